@@ -1,0 +1,130 @@
+"""The command line: run the bot (default), the offline sandbox, or an admin command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bot.admin import add_admin_commands
+from bot.app import HandlerRegistrar
+from bot.config import ConfigError, Settings, load_settings, parse_log_level
+from bot.context import Services
+from bot.logging_setup import configure_logging
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Commitment Watch: a Telegram bot through which citizens report on public commitments.
+
+Without a command, runs the bot: long polling by default, webhooks when WEBHOOK_URL is set.
+Configuration comes from environment variables or a .env file:
+  TELEGRAM_BOT_TOKEN     token from @BotFather (required to run against Telegram)
+  TELEGRAM_API_BASE_URL  Bot API server, default https://api.telegram.org/bot (self-hosted or emulator)
+  TELEGRAM_FILE_BASE_URL file download base, default derived from TELEGRAM_API_BASE_URL
+  DATABASE_URL           default sqlite+aiosqlite:///./data/commitment_watch.db;
+                         postgresql+asyncpg://user@host/db works too
+  DEFAULT_LOCALE         en, fr, es, pt, ar, ha, yo, sw or uk (default en)
+  TIMEZONE               IANA time zone for dates shown to users (default UTC)
+  REGION_BOUNDS          south,west,north,east where report locations are accepted (default world)
+  MODERATOR_CHAT_ID      the staff group's chat id (optional)
+  BOT_USERNAME           the bot's @username for deep links (default: asked from Telegram)
+  WEBHOOK_URL, WEBHOOK_LISTEN, WEBHOOK_PORT, WEBHOOK_SECRET   webhook mode
+  LOG_LEVEL              DEBUG, INFO, WARNING or ERROR (default INFO)
+"""
+
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_bot.py",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="chat with the bot offline in this terminal: starts the local Bot API emulator and "
+        "the real bot with the demo catalog; no token and no network needed",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        help="read settings from this file instead of ./.env (environment variables win)",
+    )
+    parser.add_argument(
+        "--log-level", default=None, help="override LOG_LEVEL (DEBUG, INFO, WARNING, ERROR)"
+    )
+    parser.add_argument(
+        "--migrate-only",
+        action="store_true",
+        help="bring the database to the latest schema and exit",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="admin commands")
+    add_admin_commands(subparsers)
+    return parser
+
+
+async def _serve(settings: Settings, token: str, register_handlers: HandlerRegistrar) -> None:
+    from bot.runner import BotRunner
+
+    database = Database(settings.database_url)
+    runner = BotRunner(Services(settings=settings, db=database), token, register_handlers)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runner.run_until_stopped(stop)
+    finally:
+        await database.dispose()
+
+
+async def _migrate(settings: Settings) -> None:
+    from storage.migrate import upgrade_to_head
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade_to_head(database)
+    finally:
+        await database.dispose()
+
+
+def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(env_file=args.env_file)
+        if args.log_level:
+            settings = replace(settings, log_level=parse_log_level(args.log_level))
+    except (ConfigError, ValueError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, secrets=[settings.telegram_bot_token or ""])
+
+    if args.sandbox:
+        from bot.sandbox import run_sandbox
+
+        return asyncio.run(run_sandbox(settings, register_handlers))
+    if getattr(args, "handler", None) is not None:
+        return asyncio.run(args.handler(args, settings))
+    if args.migrate_only:
+        asyncio.run(_migrate(settings))
+        print("database is at the latest schema")
+        return 0
+    try:
+        token = settings.require_token()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(_serve(settings, token, register_handlers))
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,92 @@
+"""Configuration: defaults are safe, and every wrong value names its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, RegionBounds, load_settings
+
+VALID_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def test_defaults_are_sqlite_in_data_english_world(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "missing.env")
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.database_url.endswith("/data/commitment_watch.db")
+    assert settings.default_locale == "en"
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.region_bounds == RegionBounds()
+    assert settings.moderator_chat_id is None
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEFAULT_LOCALE=ha\nMODERATOR_CHAT_ID=-100555\n")
+    settings = load_settings({"DEFAULT_LOCALE": "fr"}, env_file=env_file)
+    assert settings.default_locale == "fr"
+    assert settings.moderator_chat_id == -100555
+
+
+def test_file_url_follows_api_base() -> None:
+    settings = load_settings({"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}, env_file=Path("/nonexistent"))
+    assert settings.file_base_url == "http://127.0.0.1:8081/file/bot"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DEFAULT_LOCALE", "klingon", "DEFAULT_LOCALE"),
+        ("REGION_BOUNDS", "1,2,3", "REGION_BOUNDS"),
+        ("REGION_BOUNDS", "12,3,10,15", "south < north"),
+        ("REGION_BOUNDS", "a,b,c,d", "south,west,north,east"),
+        ("REGION_BOUNDS", "1,2,3,200", "longitudes"),
+        ("MODERATOR_CHAT_ID", "staff-group", "MODERATOR_CHAT_ID"),
+        ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL"),
+        ("TELEGRAM_API_BASE_URL", "not a url", "TELEGRAM_API_BASE_URL"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
+        ("WEBHOOK_PORT", "99999", "WEBHOOK_PORT"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL"),
+    ],
+)
+def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value}, env_file=Path("/nonexistent"))
+    assert name in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_region_bounds_parsed_and_checked() -> None:
+    settings = load_settings({"REGION_BOUNDS": "9.0,6.0,11.5,9.0"}, env_file=Path("/nonexistent"))
+    assert settings.region_bounds.contains(10.5, 7.4)
+    assert not settings.region_bounds.contains(6.5, 3.4)  # Lagos is outside Kaduna's box
+
+
+def test_bounds_across_the_antimeridian() -> None:
+    fiji = RegionBounds(-21.0, 176.0, -12.0, -178.0)
+    assert fiji.contains(-18.1, 178.4)
+    assert fiji.contains(-16.0, -179.5)
+    assert not fiji.contains(-18.0, 170.0)
+
+
+def test_postgres_url_gets_the_async_driver() -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://postgres@127.0.0.1/test"}, env_file=Path("/nonexistent"))
+    assert settings.database_url == "postgresql+asyncpg://postgres@127.0.0.1/test"
+
+
+@pytest.mark.parametrize("token", [None, "", "abc", "123:short", "12345678:has spaces in it xxxxxxxxxxxxxxxxxxxx"])
+def test_missing_or_malformed_token_explains_botfather_and_sandbox(token: str | None) -> None:
+    env = {} if token is None else {"TELEGRAM_BOT_TOKEN": token}
+    settings = load_settings(env, env_file=Path("/nonexistent"))
+    with pytest.raises(ConfigError) as caught:
+        settings.require_token()
+    message = str(caught.value)
+    assert "@BotFather" in message and "--sandbox" in message
+    if token:
+        assert token not in message
+
+
+def test_valid_token_accepted() -> None:
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": VALID_TOKEN}, env_file=Path("/nonexistent"))
+    assert settings.require_token() == VALID_TOKEN
