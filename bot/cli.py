@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -123,8 +124,6 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, token, register_handlers))
-    except KeyboardInterrupt:
-        pass
     return 0

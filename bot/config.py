@@ -148,7 +148,9 @@ def _parse_chat_id(raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"expected a numeric Telegram chat id such as -1001234567890, got {raw!r}")
+        raise ValueError(
+            f"expected a numeric Telegram chat id such as -1001234567890, got {raw!r}"
+        ) from None
 
 
 def _parse_username(raw: str) -> str:

@@ -66,12 +66,13 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
-        write_engine = self.engine
+        # The same pool; on SQLite its transactions begin IMMEDIATE (holding the write lock).
+        self.write_engine: AsyncEngine = self.engine
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
-            write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+            self.write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

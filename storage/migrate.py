@@ -42,7 +42,7 @@ _process_lock = asyncio.Lock()
 
 
 async def upgrade_to_head(database: Database) -> None:
-    async with _process_lock, database.engine.begin() as connection:
+    async with _process_lock, database.write_engine.begin() as connection:
         await connection.run_sync(_upgrade)
 
 

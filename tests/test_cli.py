@@ -10,19 +10,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_bot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL", "DEFAULT_LOCALE", "REGION_BOUNDS"))}
+def run_bot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DATABASE_URL", "DEFAULT_LOCALE", "REGION_BOUNDS"))
+    }
     return subprocess.run(
         [sys.executable, str(ROOT / "run_bot.py"), *args],
-        capture_output=True, text=True, timeout=60, env=clean | (env or {}), cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean | (env or {}),
+        cwd=cwd or ROOT,
     )
 
 
 def test_help_explains_every_option() -> None:
     result = run_bot("--help")
     assert result.returncode == 0
-    for option in ("--sandbox", "--env-file", "--log-level", "--migrate-only", "TELEGRAM_BOT_TOKEN",
-                   "DATABASE_URL", "REGION_BOUNDS", "MODERATOR_CHAT_ID", "DEFAULT_LOCALE"):
+    for option in (
+        "--sandbox",
+        "--env-file",
+        "--log-level",
+        "--migrate-only",
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "REGION_BOUNDS",
+        "MODERATOR_CHAT_ID",
+        "DEFAULT_LOCALE",
+    ):
         assert option in result.stdout
 
 
@@ -51,6 +70,8 @@ def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
 
 def test_migrate_only_creates_the_sqlite_file(tmp_path: Path) -> None:
     db_file = tmp_path / "nested" / "cw.db"
-    result = run_bot("--migrate-only", env={"DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}, cwd=tmp_path)
+    result = run_bot(
+        "--migrate-only", env={"DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert db_file.is_file()

@@ -30,7 +30,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 
 
 def test_file_url_follows_api_base() -> None:
-    settings = load_settings({"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}, env_file=Path("/nonexistent"))
+    settings = load_settings(
+        {"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}, env_file=Path("/nonexistent")
+    )
     assert settings.file_base_url == "http://127.0.0.1:8081/file/bot"
 
 
@@ -71,11 +73,15 @@ def test_bounds_across_the_antimeridian() -> None:
 
 
 def test_postgres_url_gets_the_async_driver() -> None:
-    settings = load_settings({"DATABASE_URL": "postgresql://postgres@127.0.0.1/test"}, env_file=Path("/nonexistent"))
+    settings = load_settings(
+        {"DATABASE_URL": "postgresql://postgres@127.0.0.1/test"}, env_file=Path("/nonexistent")
+    )
     assert settings.database_url == "postgresql+asyncpg://postgres@127.0.0.1/test"
 
 
-@pytest.mark.parametrize("token", [None, "", "abc", "123:short", "12345678:has spaces in it xxxxxxxxxxxxxxxxxxxx"])
+@pytest.mark.parametrize(
+    "token", [None, "", "abc", "123:short", "12345678:has spaces in it xxxxxxxxxxxxxxxxxxxx"]
+)
 def test_missing_or_malformed_token_explains_botfather_and_sandbox(token: str | None) -> None:
     env = {} if token is None else {"TELEGRAM_BOT_TOKEN": token}
     settings = load_settings(env, env_file=Path("/nonexistent"))

@@ -1,0 +1,49 @@
+"""Telegram-facing handlers: parse an update, call a service in bot/, render the reply."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+from bot.app import AppType
+from handlers import commands, flow
+from handlers.errors import on_error
+from handlers.locale import resolve_locale
+
+PRIVATE = filters.ChatType.PRIVATE
+NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages (live locations) are ignored
+IMAGE_DOCUMENT = filters.Document.IMAGE
+
+
+def register_handlers(application: AppType) -> None:
+    application.add_handler(TypeHandler(Update, resolve_locale), group=-1)
+    command_handlers = {
+        "start": commands.start,
+        "report": commands.report,
+        "project": commands.project,
+        "cancel": commands.cancel,
+        "help": commands.help_command,
+        "myreports": commands.myreports,
+        "status": commands.status,
+    }
+    for name, callback in command_handlers.items():
+        application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
+    application.add_handler(CallbackQueryHandler(flow.on_consent, pattern=r"^consent:"))
+    application.add_handler(CallbackQueryHandler(flow.on_draft_button, pattern=r"^d:"))
+    application.add_handler(CallbackQueryHandler(commands.myreports_page, pattern=r"^mr:"))
+    application.add_handler(
+        MessageHandler(PRIVATE & NEW_MESSAGE & filters.COMMAND, commands.unknown_command)
+    )
+    application.add_handler(MessageHandler(PRIVATE & NEW_MESSAGE & filters.TEXT, flow.on_text))
+    application.add_handler(
+        MessageHandler(PRIVATE & NEW_MESSAGE & filters.LOCATION, flow.on_location)
+    )
+    application.add_handler(
+        MessageHandler(PRIVATE & NEW_MESSAGE & (filters.PHOTO | IMAGE_DOCUMENT), flow.on_photo)
+    )
+    application.add_handler(
+        MessageHandler(PRIVATE & NEW_MESSAGE & filters.Document.ALL, flow.on_other_document)
+    )
+    application.add_handler(MessageHandler(PRIVATE & NEW_MESSAGE & filters.VOICE, flow.on_voice))
+    application.add_handler(MessageHandler(PRIVATE & NEW_MESSAGE, flow.on_unexpected))
+    application.add_error_handler(on_error)

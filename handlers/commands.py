@@ -1,0 +1,215 @@
+"""Citizen commands: /start (with deep links), /report, /project, /cancel, /help, /myreports,
+/status, and a friendly answer to commands we do not know."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+
+from bot import catalog, my_reports
+from bot.commands import CITIZEN_COMMANDS
+from bot.context import BotContext
+from bot.deeplinks import parse_start_payload
+from bot.drafting import DraftView
+from bot.formatting import format_coordinates, format_datetime
+from bot.i18n import _, current_locale, ngettext
+from bot.lifecycle import status_label
+from bot.references import normalize_reference
+from handlers import keyboards
+from handlers.prompts import help_text
+from handlers.replies import (
+    acknowledge,
+    answer_callback,
+    draft_service,
+    send_privacy_notice,
+    send_prompt,
+)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    payload = context.args[0] if context.args else ""
+    parsed = parse_start_payload(payload) if payload else None
+    if parsed is not None and parsed.kind == "join":
+        from handlers.officials import join_agency  # the official's path, not the citizen's
+
+        await join_agency(update, context, parsed.value)
+        return
+    code = parsed.value if parsed is not None and parsed.kind == "commitment" else None
+    if parsed is None:
+        await begin_report(update, context, None, welcome=True)
+    else:
+        await begin_report(update, context, code, welcome=True)
+
+
+async def report(update: Update, context: BotContext) -> None:
+    await begin_report(update, context, None)
+
+
+async def project(update: Update, context: BotContext) -> None:
+    if not context.args:
+        chat = update.effective_chat
+        assert chat is not None
+        await context.bot.send_message(
+            chat.id, _("Send the code after the command, for example: /project KAD-RD-017")
+        )
+        return
+    await begin_report(update, context, " ".join(context.args))
+
+
+async def begin_report(
+    update: Update, context: BotContext, code: str | None, *, welcome: bool = False
+) -> None:
+    """Start (or resume) a report, on a commitment if a code was given."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    commitment = await catalog.find_by_code(context.services, code) if code else None
+    unknown_code = code is not None and commitment is None
+    service = draft_service(context)
+    if welcome and not unknown_code:
+        await context.bot.send_message(
+            chat.id,
+            _(
+                "👋 Welcome to Commitment Watch. Tell us how public commitments are going where you live."
+            ),
+        )
+    if unknown_code:
+        await context.bot.send_message(
+            chat.id,
+            _("I do not know the commitment «{code}». Let's search for it instead.").format(
+                code=escape(code or "")
+            ),
+        )
+    if not await service.has_consent(user.id):
+        await send_privacy_notice(context, chat.id, commitment.id if commitment else None)
+        return
+    view, resumed = await service.begin(user.id, chat.id, commitment.id if commitment else None)
+    if resumed:
+        await context.bot.send_message(
+            chat.id,
+            _(
+                "You have a report in progress; let's continue it. To start over, send /cancel first."
+            ),
+        )
+    await send_prompt(context, chat.id, view)
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    if await draft_service(context).cancel(user.id):
+        await acknowledge(context, chat.id, _("Your report was cancelled; nothing was sent."))
+    else:
+        await acknowledge(context, chat.id, _("There is no report in progress to cancel."))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    view: DraftView | None = await draft_service(context).current(user.id)
+    await context.bot.send_message(chat.id, help_text(view.step if view else None))
+
+
+async def myreports(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    await _send_report_page(update, context, 0, edit=False)
+
+
+async def myreports_page(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await answer_callback(query)
+    argument = query.data.partition(":")[2]
+    await _send_report_page(update, context, int(argument) if argument.isdigit() else 0, edit=True)
+
+
+async def _send_report_page(update: Update, context: BotContext, page: int, *, edit: bool) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    result = await my_reports.list_reports(context.services, user.id, page, current_locale())
+    if result.total == 0:
+        await context.bot.send_message(
+            chat.id, _("You have not sent any report yet. Send /report to start one.")
+        )
+        return
+    tz = context.services.settings.timezone
+    lines = [
+        ngettext("You have sent {n} report:", "You have sent {n} reports:", result.total).format(
+            n=result.total
+        )
+    ]
+    for line in result.lines:
+        lines.append(
+            f"\n<code>{line.reference}</code> · {escape(line.commitment_title)}\n"
+            f"{escape(status_label(line.status))} · {escape(format_datetime(line.created_at, tz))}"
+        )
+    if result.pages > 1:
+        lines.append(
+            "\n" + _("Page {page} of {pages}").format(page=result.page + 1, pages=result.pages)
+        )
+    text = "\n".join(lines)
+    markup = keyboards.page_keyboard("mr", result.page, result.pages)
+    if edit and update.callback_query and update.callback_query.message:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def status(update: Update, context: BotContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    if not context.args:
+        await context.bot.send_message(
+            chat.id, _("Send the reference after the command, for example: /status CW-7K3F9Q")
+        )
+        return
+    typed = " ".join(context.args)
+    reference = normalize_reference(typed)
+    if reference is None:
+        await context.bot.send_message(
+            chat.id,
+            _("«{typed}» is not a report reference; they look like CW-7K3F9Q.").format(
+                typed=escape(typed[:40])
+            ),
+        )
+        return
+    detail = await my_reports.report_detail(context.services, user.id, reference, current_locale())
+    if detail is None:
+        await context.bot.send_message(
+            chat.id,
+            _(
+                "None of your reports has the reference {reference}. See them all with /myreports."
+            ).format(reference=reference),
+        )
+        return
+    tz = context.services.settings.timezone
+    parts = [
+        f"<b>{detail.line.reference}</b> · {escape(detail.line.commitment_title)}",
+        _("Status: {status}").format(status=escape(status_label(detail.line.status))),
+    ]
+    if detail.text:
+        parts.append(f"<blockquote>{escape(detail.text)}</blockquote>")
+    elif detail.has_voice:
+        parts.append(_("🎤 Voice note"))
+    if detail.latitude is not None and detail.longitude is not None:
+        parts.append("📍 " + format_coordinates(detail.latitude, detail.longitude))
+    if detail.photo_count:
+        parts.append(
+            ngettext("{n} photo", "{n} photos", detail.photo_count).format(n=detail.photo_count)
+        )
+    parts.append("\n<b>" + _("History") + "</b>")
+    for event in detail.history:
+        parts.append(
+            f"{escape(format_datetime(event.created_at, tz))}: {escape(status_label(event.to_status))}"
+            + (f" ({escape(event.note)})" if event.note else "")
+        )
+    await context.bot.send_message(chat.id, "\n".join(parts))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    lines = [_("I do not know that command. These are the ones I know:")]
+    lines += [f"/{command}: {escape(_(description))}" for command, description in CITIZEN_COMMANDS]
+    await context.bot.send_message(chat.id, "\n".join(lines))

@@ -1,0 +1,419 @@
+"""The citizen's report, step by step: messages of every type and the draft's buttons."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot import catalog, drafting
+from bot.context import BotContext
+from bot.drafting import DraftView, Step
+from bot.i18n import _, current_locale
+from bot.photos import MAX_PHOTO_BYTES, NotAnAcceptedImage, clean_image
+from handlers import keyboards
+from handlers.callback_data import DraftButton, int_argument, parse_draft_button
+from handlers.prompts import results_text, step_hint
+from handlers.replies import (
+    acknowledge,
+    answer_callback,
+    draft_service,
+    explain_draft_error,
+    send_privacy_notice,
+    send_prompt,
+)
+
+log = logging.getLogger(__name__)
+
+# Telegram delivers an album as separate messages; answer once, shortly after the last one.
+ALBUM_REPLY_DELAY_S = 0.8
+
+
+async def _current_or_explain(update: Update, context: BotContext) -> DraftView | None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    service = draft_service(context)
+    if not await service.has_consent(user.id):
+        await send_privacy_notice(context, chat.id, None)
+        return None
+    view = await service.current(user.id)
+    if view is None:
+        await context.bot.send_message(
+            chat.id, _("You have no report in progress. Send /report to start one.")
+        )
+    return view
+
+
+async def _hint(context: BotContext, chat_id: int, view: DraftView) -> None:
+    await context.bot.send_message(chat_id, step_hint(view.step))
+    await send_prompt(context, chat_id, view)
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.text is not None and user is not None
+    view = await _current_or_explain(update, context)
+    if view is None:
+        return
+    service = draft_service(context)
+    try:
+        if view.step == Step.COMMITMENT:
+            await _search(context, message, view, message.text)
+        elif view.step == Step.DESCRIPTION:
+            view = await service.describe_text(user.id, message.text)
+            await send_prompt(context, message.chat_id, view)
+        elif view.step == Step.LOCATION and message.text.strip() == keyboards.no_location_label():
+            view = await service.skip_location(user.id)
+            await acknowledge(context, message.chat_id, _("OK, no location."))
+            await send_prompt(context, message.chat_id, view)
+        else:
+            await _hint(context, message.chat_id, view)
+    except drafting.DraftError as error:
+        await explain_draft_error(context, message.chat_id, error)
+
+
+async def _search(context: BotContext, message: Message, view: DraftView, query: str) -> None:
+    query = query.strip()[:200]
+    view = await draft_service(context).set_search(
+        message.from_user.id if message.from_user else 0, {"mode": "text", "q": query}
+    )
+    page = await catalog.search(context.services, query, 0, current_locale())
+    await _send_results(context, message.chat_id, view, page, query)
+
+
+async def _send_results(
+    context: BotContext, chat_id: int, view: DraftView, page: catalog.Page, query: str | None
+) -> None:
+    await context.bot.send_message(
+        chat_id, results_text(page, query), reply_markup=keyboards.results_keyboard(view, page)
+    )
+
+
+# --- location -----------------------------------------------------------------------------------
+
+
+async def on_location(update: Update, context: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.location is not None and user is not None
+    view = await _current_or_explain(update, context)
+    if view is None:
+        return
+    location = message.location
+    service = draft_service(context)
+    try:
+        if view.step == Step.COMMITMENT:
+            service.check_location(location.latitude, location.longitude)
+            view = await service.set_search(
+                user.id, {"mode": "near", "lat": location.latitude, "lon": location.longitude}
+            )
+            page = await catalog.nearby(
+                context.services, location.latitude, location.longitude, 0, current_locale()
+            )
+            await _send_results(context, message.chat_id, view, page, None)
+        elif view.step == Step.LOCATION:
+            # A live location is taken at its first position; later edits are ignored.
+            view = await service.set_location(
+                user.id, location.latitude, location.longitude, location.horizontal_accuracy
+            )
+            await acknowledge(context, message.chat_id, _("📍 Location saved."))
+            await send_prompt(context, message.chat_id, view)
+        else:
+            await _hint(context, message.chat_id, view)
+    except drafting.DraftError as error:
+        await explain_draft_error(context, message.chat_id, error)
+
+
+# --- photos, documents, voice, anything else ------------------------------------------------------
+
+
+async def on_photo(update: Update, context: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    view = await _current_or_explain(update, context)
+    if view is None:
+        return
+    if view.step != Step.PHOTOS:
+        await _hint(context, message.chat_id, view)
+        return
+    if message.photo:
+        largest = message.photo[-1]
+        file_id, unique_id, size = largest.file_id, largest.file_unique_id, largest.file_size
+    else:
+        document = message.document
+        assert document is not None
+        file_id, unique_id, size = document.file_id, document.file_unique_id, document.file_size
+    if size is not None and size > MAX_PHOTO_BYTES:
+        await _refuse_file(context, message.chat_id)
+        return
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        data = bytes(await telegram_file.download_as_bytearray())
+        image = clean_image(data)
+    except NotAnAcceptedImage:
+        await _refuse_file(context, message.chat_id)
+        return
+    except TelegramError:
+        log.warning("could not download a photo", exc_info=True)
+        await context.bot.send_message(
+            message.chat_id, _("I could not download this photo. Please send it again.")
+        )
+        return
+    try:
+        view = await draft_service(context).add_photo(user.id, file_id, unique_id, image)
+    except drafting.DraftError as error:
+        await explain_draft_error(context, message.chat_id, error)
+        return
+    if message.media_group_id and context.job_queue is not None:
+        _schedule_album_reply(context, message.chat_id, user.id, message.media_group_id)
+    else:
+        await send_prompt(context, message.chat_id, view)
+
+
+def _schedule_album_reply(context: BotContext, chat_id: int, user_id: int, group: str) -> None:
+    assert context.job_queue is not None
+    name = f"album:{user_id}:{group}"
+    for job in context.job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    context.job_queue.run_once(
+        _album_reply, ALBUM_REPLY_DELAY_S, chat_id=chat_id, user_id=user_id, name=name
+    )
+
+
+async def _album_reply(context: BotContext) -> None:
+    job = context.job
+    assert job is not None and job.user_id is not None and job.chat_id is not None
+    view = await draft_service(context).current(job.user_id)
+    if view is not None and view.step == Step.PHOTOS:
+        await send_prompt(context, job.chat_id, view)
+
+
+async def _refuse_file(context: BotContext, chat_id: int) -> None:
+    await context.bot.send_message(
+        chat_id,
+        _(
+            "I can only take photos: JPEG, PNG or WebP images of at most 10 MB. Please send a photo."
+        ),
+    )
+
+
+async def on_other_document(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    assert message is not None
+    view = await _current_or_explain(update, context)
+    if view is None:
+        return
+    if view.step == Step.PHOTOS:
+        await _refuse_file(context, message.chat_id)
+    else:
+        await _hint(context, message.chat_id, view)
+
+
+async def on_voice(update: Update, context: BotContext) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.voice is not None and user is not None
+    view = await _current_or_explain(update, context)
+    if view is None:
+        return
+    if view.step != Step.DESCRIPTION:
+        await _hint(context, message.chat_id, view)
+        return
+    voice = message.voice
+    try:
+        view = await draft_service(context).describe_voice(
+            user.id, voice.file_id, voice.file_unique_id, voice.duration
+        )
+    except drafting.DraftError as error:
+        await explain_draft_error(context, message.chat_id, error)
+        return
+    await send_prompt(context, message.chat_id, view)
+
+
+async def on_unexpected(update: Update, context: BotContext) -> None:
+    """Stickers, contacts, polls...: a hint for the step the citizen is at."""
+    message = update.effective_message
+    assert message is not None
+    view = await _current_or_explain(update, context)
+    if view is not None:
+        await _hint(context, message.chat_id, view)
+
+
+# --- buttons ---------------------------------------------------------------------------------------
+
+
+async def on_consent(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    await answer_callback(query)
+    argument = query.data.partition(":")[2]
+    commitment_id = int(argument) if argument.isdigit() and int(argument) > 0 else None
+    service = draft_service(context)
+    await service.accept_privacy(user.id, user.language_code)
+    if commitment_id is not None and await catalog.get(context.services, commitment_id) is None:
+        commitment_id = None
+    await _remove_buttons(query.message)
+    view, _resumed = await service.begin(user.id, user.id, commitment_id)
+    await context.bot.send_message(user.id, _("Thank you. Let's start your report."))
+    await send_prompt(context, user.id, view)
+
+
+async def on_draft_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None and query.data is not None
+    button = parse_draft_button(query.data)
+    if button is None:
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    await answer_callback(query)
+    chat_id = user.id  # drafts live in the private chat, whatever message the button was on
+    try:
+        await _apply_button(update, context, button, chat_id)
+    except drafting.DraftError as error:
+        await explain_draft_error(context, chat_id, error)
+    except ValueError:
+        # Forged data (an unknown kind or step): nothing changed.
+        log.warning("ignored a malformed draft button from user %s", user.id)
+        await context.bot.send_message(chat_id, _("This button is no longer valid."))
+
+
+async def _apply_button(
+    update: Update, context: BotContext, button: DraftButton, chat_id: int
+) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    service = draft_service(context)
+    locale = current_locale()
+    match button.action:
+        case "cm":
+            view = await service.choose_commitment(user.id, button.version, _int(button))
+            await _remove_buttons(query.message)
+            commitment = await catalog.get(context.services, view.commitment_id or 0)
+            title = (
+                catalog.title_of(commitment, locale, context.services.settings.default_locale)
+                if commitment
+                else ""
+            )
+            await acknowledge(context, chat_id, "✅ " + escape(title))
+            await send_prompt(context, chat_id, view)
+        case "pg":
+            view = await _require(service, user.id, button, Step.COMMITMENT)
+            search = view.search or {}
+            page_number = _int(button)
+            if search.get("mode") == "near":
+                page = await catalog.nearby(
+                    context.services, search["lat"], search["lon"], page_number, locale
+                )
+                query_text = None
+            elif search.get("mode") == "theme":
+                page = await catalog.in_theme(
+                    context.services, search["theme"], page_number, locale
+                )
+                query_text = search["theme"]
+            else:
+                query_text = search.get("q", "")
+                page = await catalog.search(context.services, query_text, page_number, locale)
+            await _edit(
+                query.message,
+                results_text(page, query_text),
+                keyboards.results_keyboard(view, page),
+            )
+        case "th" | "tp":
+            view = await _require(service, user.id, button, Step.COMMITMENT)
+            themes = await catalog.themes(context.services)
+            if not themes:
+                await context.bot.send_message(
+                    chat_id, _("The catalog has no themes yet. Type a few words to search.")
+                )
+                return
+            page_number = _int(button) if button.action == "tp" else 0
+            await _edit(
+                query.message,
+                _("Choose a theme:"),
+                keyboards.themes_keyboard(view, themes, page_number),
+            )
+        case "t":
+            await _require(service, user.id, button, Step.COMMITMENT)
+            themes = await catalog.themes(context.services)
+            index = _int(button)
+            if index >= len(themes):
+                raise ValueError("theme index out of range")
+            view = await service.set_search(user.id, {"mode": "theme", "theme": themes[index]})
+            page = await catalog.in_theme(context.services, themes[index], 0, locale)
+            await _edit(
+                query.message,
+                results_text(page, themes[index]),
+                keyboards.results_keyboard(view, page),
+            )
+        case "k":
+            view = await service.choose_kind(user.id, button.version, button.argument)
+            await _remove_buttons(query.message)
+            await send_prompt(context, chat_id, view)
+        case "pd":
+            view = await service.photos_done(user.id, button.version)
+            await _remove_buttons(query.message)
+            await send_prompt(context, chat_id, view)
+        case "e":
+            view = await service.edit(user.id, button.version, button.argument)
+            await _remove_buttons(query.message)
+            await send_prompt(context, chat_id, view)
+        case "ok":
+            reference = await service.confirm(user.id, button.version, locale)
+            await _remove_buttons(query.message)
+            await context.bot.send_message(
+                chat_id,
+                _(
+                    "✅ Thank you! Your report was received.\n\n"
+                    "Reference: <code>{reference}</code>\n\n"
+                    "Moderators will review it, and I will tell you every time its status "
+                    "changes. See it any time with /status {reference}."
+                ).format(reference=reference),
+            )
+        case "x":
+            await _require(service, user.id, button, None)
+            await service.cancel(user.id)
+            await _remove_buttons(query.message)
+            await acknowledge(context, chat_id, _("Your report was cancelled; nothing was sent."))
+        case _:
+            raise ValueError(f"unknown action {button.action!r}")
+
+
+def _int(button: DraftButton) -> int:
+    value = int_argument(button)
+    if value is None:
+        raise ValueError("expected a number")
+    return value
+
+
+async def _require(
+    service: drafting.DraftService, user_id: int, button: DraftButton, step: Step | None
+) -> DraftView:
+    """Check a read-only button against the draft it was drawn for, without changing it."""
+    view = await service.current(user_id)
+    if view is None:
+        await service.raise_for_missing(user_id)
+        raise drafting.NoDraft()
+    if view.version != button.version:
+        raise drafting.StaleButton(view)
+    if step is not None and view.step != step:
+        raise drafting.WrongStep(view)
+    return view
+
+
+async def _remove_buttons(message: object) -> None:
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramError:
+            log.debug("could not remove buttons", exc_info=True)
+
+
+async def _edit(message: object, text: str, markup: object) -> None:
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
+        except TelegramError:
+            log.debug("could not edit message", exc_info=True)

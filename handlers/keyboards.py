@@ -1,0 +1,181 @@
+"""Keyboards for each step; every label goes through gettext in the reader's language."""
+
+from __future__ import annotations
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from bot.catalog import Page
+from bot.drafting import KIND_LABELS, DraftView, Kind, Step
+from bot.i18n import _
+from handlers.callback_data import draft_button
+
+TITLE_IN_BUTTON = 60
+
+
+def _short(text: str, limit: int = TITLE_IN_BUTTON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def consent_keyboard(commitment_id: int | None) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("✅ I agree"), callback_data=f"consent:{commitment_id or 0}")]]
+    )
+
+
+def location_request_label() -> str:
+    return _("📍 Share my location")
+
+
+def no_location_label() -> str:
+    return _("➡️ Continue without location")
+
+
+def nearby_label() -> str:
+    return _("📍 Commitments near me")
+
+
+def commitment_search_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(nearby_label(), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [
+            [KeyboardButton(location_request_label(), request_location=True)],
+            [KeyboardButton(no_location_label())],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def results_keyboard(view: DraftView, page: Page) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                _short(f"{choice.code} · {choice.title}"),
+                callback_data=draft_button(view.version, "cm", choice.id),
+            )
+        ]
+        for choice in page.items
+    ]
+    nav: list[InlineKeyboardButton] = []
+    if page.page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                _("◀️ Back"), callback_data=draft_button(view.version, "pg", page.page - 1)
+            )
+        )
+    if page.page + 1 < page.pages:
+        nav.append(
+            InlineKeyboardButton(
+                _("More ▶️"), callback_data=draft_button(view.version, "pg", page.page + 1)
+            )
+        )
+    if nav:
+        rows.append(nav)
+    rows.append(
+        [
+            InlineKeyboardButton(
+                _("🗂 Browse by theme"), callback_data=draft_button(view.version, "th")
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def themes_keyboard(
+    view: DraftView, themes: list[str], page: int, per_page: int = 8
+) -> InlineKeyboardMarkup:
+    start = page * per_page
+    rows = [
+        [InlineKeyboardButton(_short(theme), callback_data=draft_button(view.version, "t", index))]
+        for index, theme in enumerate(themes[start : start + per_page], start=start)
+    ]
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                _("◀️ Back"), callback_data=draft_button(view.version, "tp", page - 1)
+            )
+        )
+    if start + per_page < len(themes):
+        nav.append(
+            InlineKeyboardButton(
+                _("More ▶️"), callback_data=draft_button(view.version, "tp", page + 1)
+            )
+        )
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def browse_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("🗂 Browse by theme"), callback_data=draft_button(view.version, "th")
+                )
+            ]
+        ]
+    )
+
+
+def kind_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _(KIND_LABELS[kind]), callback_data=draft_button(view.version, "k", kind.value)
+                )
+            ]
+            for kind in Kind
+        ]
+    )
+
+
+def photos_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    label = _("✅ Done with photos") if view.photos else _("➡️ Skip photos")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=draft_button(view.version, "pd"))]]
+    )
+
+
+def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    def edit(label: str, step: Step) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label, callback_data=draft_button(view.version, "e", step.value)
+        )
+
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ Send report"), callback_data=draft_button(view.version, "ok")
+                )
+            ],
+            [edit(_("✏️ Commitment"), Step.COMMITMENT), edit(_("✏️ Kind"), Step.KIND)],
+            [edit(_("✏️ Description"), Step.DESCRIPTION), edit(_("✏️ Location"), Step.LOCATION)],
+            [edit(_("✏️ Photos"), Step.PHOTOS)],
+            [InlineKeyboardButton(_("✖️ Cancel"), callback_data=draft_button(view.version, "x"))],
+        ]
+    )
+
+
+def page_keyboard(prefix: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(_("◀️ Back"), callback_data=f"{prefix}:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(InlineKeyboardButton(_("More ▶️"), callback_data=f"{prefix}:{page + 1}"))
+    return InlineKeyboardMarkup([nav]) if nav else None

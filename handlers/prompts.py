@@ -1,0 +1,201 @@
+"""What the bot says at each step of the report, rendered in the reader's language.
+
+Everything a citizen typed or a catalog holds is HTML-escaped before it is shown back.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
+
+from bot import catalog
+from bot.catalog import Page
+from bot.context import Services
+from bot.drafting import KIND_LABELS, MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView, Kind, Step
+from bot.formatting import format_coordinates, format_distance
+from bot.i18n import _, current_locale, ngettext
+from handlers import keyboards
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+
+
+def privacy_notice() -> str:
+    return _(
+        "<b>Before you start: your privacy</b>\n\n"
+        "We store what you report (text, voice note, location, photos) and your Telegram user id, "
+        "so that we can tell you what happens to your report.\n"
+        "• Moderators check each report before it is published.\n"
+        "• Agencies and the public see the report, <b>never who you are</b>, unless you choose "
+        "to share it.\n"
+        "• Photo metadata (such as the GPS position inside a photo file) is removed.\n"
+        "• You can ask for your data to be exported or erased at any time.\n\n"
+        "Nothing about you is stored until you agree."
+    )
+
+
+def help_text(step: Step | None) -> str:
+    general = _(
+        "I help you report on public commitments: roads, clinics, schools, and the promises of "
+        "your government's action plan. Your report goes to moderators, then to the agency "
+        "responsible, and you hear back what they answer.\n\n"
+        "/report: start a report\n"
+        "/myreports: your reports and their status\n"
+        "/status REFERENCE: one report and its history\n"
+        "/cancel: stop the report you are writing"
+    )
+    if step is None:
+        return general
+    return step_hint(step) + "\n\n" + general
+
+
+def step_hint(step: Step) -> str:
+    hints = {
+        Step.COMMITMENT: _(
+            "Now: choose the commitment. Type a few words or its code to search, share your "
+            "location to see commitments near you, or browse by theme."
+        ),
+        Step.KIND: _("Now: choose the kind of feedback with one of the buttons."),
+        Step.DESCRIPTION: _(
+            "Now: describe what you see in a text message ({min} to {max} characters), "
+            "or send a voice note."
+        ).format(min=MIN_TEXT, max=f"{MAX_TEXT:,}"),
+        Step.LOCATION: _(
+            "Now: share the location with the button below (or as a place from the map), or "
+            "choose to continue without a location."
+        ),
+        Step.PHOTOS: _("Now: send up to {n} photos, or press the button when you are done.").format(
+            n=MAX_PHOTOS
+        ),
+        Step.SUMMARY: _("Now: check your report, then send it, change a part, or cancel."),
+        Step.SENT: _("Your report was sent. Send /report to start a new one."),
+    }
+    return hints[step]
+
+
+def commitment_prompt() -> tuple[str, Markup]:
+    text = _(
+        "Which commitment is your report about?\n\n"
+        "• Type a few words or the code from the signboard to search\n"
+        "• Or press «{nearby}» to see commitments near you\n"
+        "• Or browse them by theme"
+    ).format(nearby=escape(keyboards.nearby_label()))
+    return text, keyboards.commitment_search_keyboard()
+
+
+def results_text(page: Page, query: str | None) -> str:
+    if page.total == 0:
+        if query is None:
+            return _(
+                "I found no commitment near this location. Type a few words to search instead, "
+                "or browse by theme."
+            )
+        return _("I found no commitment matching «{query}». Try other words or the code.").format(
+            query=escape(query)
+        )
+    lines = [
+        ngettext(
+            "I found {n} commitment. Choose one:",
+            "I found {n} commitments. Choose one:",
+            page.total,
+        ).format(n=page.total)
+    ]
+    for choice in page.items:
+        line = f"• <b>{escape(choice.code)}</b> {escape(choice.title)}"
+        if choice.distance_m is not None:
+            line += f" ({escape(format_distance(choice.distance_m))})"
+        lines.append(line)
+    if page.pages > 1:
+        lines.append(_("Page {page} of {pages}").format(page=page.page + 1, pages=page.pages))
+    return "\n".join(lines)
+
+
+def kind_prompt(title: str) -> str:
+    return _("<b>{title}</b>\n\nWhat kind of feedback is it?").format(title=escape(title))
+
+
+def description_prompt() -> str:
+    return _(
+        "Describe what you see, in your own words ({min} to {max} characters). "
+        "You can also send a voice note instead."
+    ).format(min=MIN_TEXT, max=f"{MAX_TEXT:,}")
+
+
+def location_prompt() -> str:
+    return _(
+        "Where is it? Press «{share}» (or send a place from the map). If you are not there now, "
+        "press «{skip}»."
+    ).format(
+        share=escape(keyboards.location_request_label()), skip=escape(keyboards.no_location_label())
+    )
+
+
+def photos_prompt(count: int) -> str:
+    if count == 0:
+        return _("Add photos if you have them: up to {n}. Send them now, or skip.").format(
+            n=MAX_PHOTOS
+        )
+    return ngettext(
+        "{count} photo added (at most {n}). Send more, or press Done.",
+        "{count} photos added (at most {n}). Send more, or press Done.",
+        count,
+    ).format(count=count, n=MAX_PHOTOS)
+
+
+async def summary_text(services: Services, view: DraftView) -> str:
+    commitment = await catalog.get(services, view.commitment_id) if view.commitment_id else None
+    title = (
+        catalog.title_of(commitment, current_locale(), services.settings.default_locale)
+        if commitment
+        else "?"
+    )
+    code = commitment.code if commitment else "?"
+    if view.text:
+        description = escape(view.text)
+    elif view.voice:
+        description = _("🎤 Voice note ({seconds} s)").format(seconds=view.voice.get("duration", 0))
+    else:
+        description = "?"
+    location = view.location
+    where = format_coordinates(location["lat"], location["lon"]) if location else _("no location")
+    kind = _(KIND_LABELS[Kind(view.kind)]) if view.kind else "?"
+    photos = ngettext("{n} photo", "{n} photos", len(view.photos)).format(n=len(view.photos))
+    return _(
+        "<b>Your report</b>\n\n"
+        "<b>Commitment:</b> {code} {title}\n"
+        "<b>Kind:</b> {kind}\n"
+        "<b>Description:</b> {description}\n"
+        "<b>Location:</b> {where}\n"
+        "<b>Photos:</b> {photos}\n\n"
+        "Send it now?"
+    ).format(
+        code=escape(code),
+        title=escape(title),
+        kind=kind,
+        description=description,
+        where=escape(where),
+        photos=photos,
+    )
+
+
+async def prompt_for(services: Services, view: DraftView) -> tuple[str, Markup]:
+    """The message that asks for the current step."""
+    if view.step == Step.COMMITMENT:
+        return commitment_prompt()
+    if view.step == Step.KIND:
+        commitment = await catalog.get(services, view.commitment_id or 0)
+        title = (
+            catalog.title_of(commitment, current_locale(), services.settings.default_locale)
+            if commitment
+            else ""
+        )
+        return kind_prompt(title), keyboards.kind_keyboard(view)
+    if view.step == Step.DESCRIPTION:
+        return description_prompt(), None
+    if view.step == Step.LOCATION:
+        return location_prompt(), keyboards.location_keyboard()
+    if view.step == Step.PHOTOS:
+        return photos_prompt(len(view.photos)), keyboards.photos_keyboard(view)
+    if view.step == Step.SUMMARY:
+        return await summary_text(services, view), keyboards.summary_keyboard(view)
+    return step_hint(view.step), None

@@ -1,0 +1,120 @@
+"""Sending the next prompt, and turning a citizen's mistake into a polite answer."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import CallbackQuery, ReplyKeyboardRemove
+from telegram.error import BadRequest
+
+from bot import drafting
+from bot.context import BotContext
+from bot.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftService, DraftView
+from bot.formatting import format_number
+from bot.i18n import _
+from handlers import keyboards
+from handlers.prompts import privacy_notice, prompt_for, step_hint
+
+log = logging.getLogger(__name__)
+
+
+async def answer_callback(query: CallbackQuery, text: str | None = None) -> None:
+    """Stop the button's spinner; a repeated delivery of the same press is answered already."""
+    try:
+        await query.answer(text)
+    except BadRequest:
+        log.debug("callback query %s was already answered", query.id)
+
+
+def draft_service(context: BotContext) -> DraftService:
+    return DraftService(context.services)
+
+
+async def send_prompt(context: BotContext, chat_id: int, view: DraftView) -> None:
+    text, markup = await prompt_for(context.services, view)
+    await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def send_privacy_notice(context: BotContext, chat_id: int, commitment_id: int | None) -> None:
+    await context.bot.send_message(
+        chat_id, privacy_notice(), reply_markup=keyboards.consent_keyboard(commitment_id)
+    )
+
+
+async def acknowledge(context: BotContext, chat_id: int, text: str) -> None:
+    """A short confirmation that also takes away any reply keyboard still showing."""
+    await context.bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
+
+
+def bounds_text(context: BotContext) -> str:
+    b = context.services.settings.region_bounds
+    return f"{b.south:g}, {b.west:g} – {b.north:g}, {b.east:g}"
+
+
+async def explain_draft_error(
+    context: BotContext, chat_id: int, error: drafting.DraftError
+) -> None:
+    """Tell the citizen, in their language, what went wrong and what to do now."""
+    send = context.bot.send_message
+    match error:
+        case drafting.NoConsent():
+            await send_privacy_notice(context, chat_id, None)
+        case drafting.NoDraft():
+            await send(chat_id, _("You have no report in progress. Send /report to start one."))
+        case drafting.AlreadySent(reference=reference):
+            await send(
+                chat_id,
+                _(
+                    "This report was already sent (reference {reference}). Send /report to start a new one."
+                ).format(reference=f"<code>{escape(reference or '?')}</code>"),
+            )
+        case drafting.StaleButton(view=view):
+            await send(chat_id, _("That button is out of date. Here is where your report stands:"))
+            await send_prompt(context, chat_id, view)
+        case drafting.WrongStep(view=view) | drafting.Incomplete(view=view):
+            await send(chat_id, step_hint(view.step))
+            await send_prompt(context, chat_id, view)
+        case drafting.TextTooShort():
+            await send(
+                chat_id,
+                _("That is a bit short. Please describe it in at least {min} characters.").format(
+                    min=MIN_TEXT
+                ),
+            )
+        case drafting.TextTooLong(length=length):
+            await send(
+                chat_id,
+                _(
+                    "Your text has {length} characters; a report can hold {max}. Please shorten "
+                    "it and send it again. Nothing was cut."
+                ).format(length=format_number(length), max=format_number(MAX_TEXT)),
+            )
+        case drafting.LocationImpossible():
+            await send(
+                chat_id,
+                _("These coordinates are not a place on Earth. Please share your location again."),
+                reply_markup=keyboards.location_keyboard(),
+            )
+        case drafting.LocationOutsideRegion():
+            await send(
+                chat_id,
+                _(
+                    "This location is outside the area this service covers ({bounds}). Please "
+                    "share a location inside it, or continue without a location."
+                ).format(bounds=bounds_text(context)),
+                reply_markup=keyboards.location_keyboard(),
+            )
+        case drafting.TooManyPhotos():
+            await send(
+                chat_id,
+                _(
+                    "A report can hold {n} photos, and you have added them all. Press Done to continue."
+                ).format(n=MAX_PHOTOS),
+            )
+        case drafting.UnknownCommitment():
+            await send(
+                chat_id, _("That commitment is not in the catalog any more. Please choose another.")
+            )
+        case _:
+            raise error
