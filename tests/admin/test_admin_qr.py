@@ -1,0 +1,180 @@
+"""qr: codes that scan to the commitment's deep link, with its code and title under them."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from admin_support import CliResult, assert_one_line_error, write_catalog
+from PIL import Image
+
+from bot.admin.labels import ELLIPSIS, FontChoice, ascii_fallback, find_font, wrap
+from bot.admin.qr import file_stem
+from bot.deeplinks import commitment_link
+
+Cli = Callable[..., CliResult]
+SVG = "{http://www.w3.org/2000/svg}"
+CATALOG = [
+    {
+        "code": "KAD-RD-017",
+        "titles": {"en": "Kawo–Rigasa road"},
+        "short_titles": {"ha": "Titin Kawo"},
+    },
+    {"code": "KAD-HC-004", "titles": {"en": "Health centre <Ungwan Rimi> & co"}},
+    {"code": "KAD-SC-002", "titles": {"en": "School"}, "short_titles": {"en": "Girls' school"}},
+    {"code": "KAD WT 9/é", "titles": {"en": "Borehole"}},
+    {"code": "UA-1", "titles": {"en": "Ukraine", "uk": "Відкриті дані для громад"}},
+    {"code": "AR-1", "titles": {"en": "Arabic", "ar": "البيانات المفتوحة"}},
+    {"code": "LONG-1", "titles": {"en": " ".join(["Rehabilitation"] * 40)}},
+]
+
+
+@pytest.fixture
+def catalog(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    write_catalog(path, CATALOG)
+    assert cli("import-commitments", str(path)).code == 0
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def test_png_scans_to_the_deep_link(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    out = tmp_path / "qr"
+    result = cli("qr", "KAD-RD-017", "kad-hc-004", "KAD WT 9/é", "--out", str(out))
+    assert result.code == 0, result.err
+    assert "wrote 3 QR code(s)" in result.out
+    for code in ("KAD-RD-017", "KAD-HC-004", "KAD WT 9/é"):
+        png = out / f"{file_stem(code)}.png"
+        assert decode(Image.open(png)) == [commitment_link("cw_test_bot", code)]
+        assert (out / f"{file_stem(code)}.svg").is_file()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{file_stem(c)}.{ext}"
+        for c in ("KAD-RD-017", "KAD-HC-004", "KAD WT 9/é")
+        for ext in ("png", "svg")
+    )
+
+
+def test_png_has_text_under_the_code(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    assert cli("qr", "KAD-SC-002", "--out", str(tmp_path)).code == 0
+    image = Image.open(tmp_path / "KAD-SC-002.png").convert("L")
+    results = zxingcpp.read_barcodes(image)
+    bottom = max(r.position.bottom_left.y for r in results)
+    below = image.crop((0, bottom + 20, image.width, image.height))
+    assert below.height > 40
+    # Dark pixels below the QR code: the printed code and title.
+    assert sum(1 for p in below.tobytes() if p < 128) > 200
+
+
+def test_svg_names_the_code_and_escapes_the_title(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    assert (
+        cli(
+            "qr", "KAD-HC-004", "KAD-RD-017", "UA-1", "--out", str(tmp_path), "--language", "uk"
+        ).code
+        == 0
+    )
+    tree = ET.parse(tmp_path / "KAD-HC-004.svg")
+    texts = [t.text for t in tree.getroot().iter(f"{SVG}text")]
+    assert texts[0] == "KAD-HC-004"
+    assert " ".join(texts[1:]) == "Health centre <Ungwan Rimi> & co"
+    assert tree.getroot().find(f"{SVG}svg") is not None  # the QR code itself
+    ukrainian = [t.text for t in ET.parse(tmp_path / "UA-1.svg").getroot().iter(f"{SVG}text")]
+    assert " ".join(ukrainian[1:]) == "Відкриті дані для громад"
+    # No Ukrainian title: the default language (English), short title first.
+    road = [t.text for t in ET.parse(tmp_path / "KAD-RD-017.svg").getroot().iter(f"{SVG}text")]
+    assert road[1:] == ["Kawo–Rigasa road"]
+
+
+def test_sheet_is_a_printable_pdf_of_scannable_codes(
+    cli: Cli, catalog: None, tmp_path: Path
+) -> None:
+    result = cli("qr", "--all", "--sheet", "--out", str(tmp_path))
+    assert result.code == 0, result.err
+    assert f"wrote {len(CATALOG)} QR code(s)" in result.out
+    assert "(2 page(s), 7 codes)" in result.out
+    pdf = pdfium.PdfDocument(str(tmp_path / "qr-sheet.pdf"))
+    assert len(pdf) == 2
+    width, height = pdf[0].get_size()
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    first = pdf[0].render(scale=2).to_pil().convert("L")
+    codes = sorted(c["code"] for c in CATALOG)
+    found = decode(first)
+    assert len(found) == 6
+    assert {commitment_link("cw_test_bot", c) for c in codes} > set(found)
+    second = decode(pdf[1].render(scale=2).to_pil().convert("L"))
+    assert len(second) == 1 and second[0] not in found
+
+
+def test_unknown_codes_write_nothing(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    out = tmp_path / "qr"
+    result = cli("qr", "KAD-RD-017", "NOPE", "ALSO-NOPE", "--out", str(out))
+    assert_one_line_error(result, "unknown commitment code(s): NOPE, ALSO-NOPE", code=1)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "code"),
+    [
+        ([], "give one or more commitment codes, or --all", 2),
+        (["KAD-RD-017", "--all"], "not both", 2),
+        (["KAD-RD-017", "--language", "xx"], "--language: expected one of", 2),
+        (["KAD-RD-017", "--font", "/nonexistent/font.ttf"], "--font: cannot load", 2),
+    ],
+)
+def test_usage_errors(
+    cli: Cli, catalog: None, tmp_path: Path, args: list[str], message: str, code: int
+) -> None:
+    assert_one_line_error(cli("qr", *args, "--out", str(tmp_path / "q")), message, code=code)
+    assert not (tmp_path / "q").exists()
+
+
+def test_empty_catalog(cli: Cli, tmp_path: Path) -> None:
+    assert_one_line_error(cli("qr", "--all", "--out", str(tmp_path)), "catalog is empty", code=1)
+
+
+def test_needs_bot_username(
+    cli: Cli, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BOT_USERNAME")
+    assert_one_line_error(cli("qr", "--all", "--out", str(tmp_path / "q")), "BOT_USERNAME", code=1)
+
+
+def test_output_folder_that_is_a_file(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    assert_one_line_error(cli("qr", "UA-1", "--out", str(blocker)), str(blocker), code=1)
+
+
+def test_wrap_keeps_lines_inside_the_width_and_marks_cuts() -> None:
+    font = find_font().font(24)
+    lines = wrap(" ".join(["Rehabilitation"] * 40), font, 300, 3)
+    assert len(lines) == 3 and lines[-1].endswith(ELLIPSIS)
+    assert all(font.getlength(line) <= 300 for line in lines)
+    one_word = wrap("x" * 200, font, 300, 3)
+    assert all(font.getlength(line) <= 300 for line in one_word)
+    assert wrap("Short title", font, 300, 3) == ["Short title"]
+
+
+def test_without_a_unicode_font_titles_are_simplified_not_garbled() -> None:
+    assert ascii_fallback("Réfection à Kaduna") == "Refection a Kaduna"
+    assert ascii_fallback("Відкриті") == "?" * len("Відкриті")
+    builtin = FontChoice(None)
+    assert not builtin.unicode and builtin.font(20).getlength("abc") > 0
+
+
+def test_file_stem_is_safe_and_distinct() -> None:
+    assert file_stem("KAD-RD-017") == "KAD-RD-017"
+    weird = {file_stem(c) for c in ("a/b", "a_b", "a?b", "../x")}
+    assert len(weird) == 4
+    assert all("/" not in s and not s.startswith(".") for s in weird)
+
+
+def test_catalog_fixture_matches_its_source() -> None:
+    # Guards the fixture: every code above is importable as JSON.
+    assert json.loads(json.dumps(CATALOG))[3]["code"] == "KAD WT 9/é"
