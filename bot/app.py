@@ -19,6 +19,13 @@ HandlerRegistrar = Callable[[AppType], None]
 MAX_CONCURRENT_UPDATES = 256
 
 
+def rate_limiter(max_messages_per_second: float) -> AIORateLimiter:
+    if max_messages_per_second <= 0:
+        # No pacing of our own, but 429s are still honoured.
+        return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
+    return AIORateLimiter(overall_max_rate=max_messages_per_second, max_retries=5)
+
+
 def build_application(
     services: Services, token: str, register_handlers: HandlerRegistrar
 ) -> AppType:
@@ -35,8 +42,9 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Waits out Telegram's 429 answers (retry_after) instead of losing the message.
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        # Paces sending and waits out Telegram's 429 answers (retry_after) instead of losing
+        # the message.
+        .rate_limiter(rate_limiter(settings.max_messages_per_second))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext))
         .connection_pool_size(64)

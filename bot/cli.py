@@ -107,7 +107,9 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(settings.log_level, secrets=[settings.telegram_bot_token or ""])
+    # In the sandbox the terminal is the chat: only warnings, unless asked for more.
+    level = "WARNING" if args.sandbox and not args.log_level else settings.log_level
+    configure_logging(level, secrets=[settings.telegram_bot_token or ""])
 
     if args.sandbox:
         from bot.sandbox import run_sandbox

@@ -66,6 +66,9 @@ class Settings:
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = None
     log_level: str = "INFO"
+    # Our own pacing of outgoing messages (Telegram allows about 30/s); 0 turns it off, for a
+    # self-hosted Bot API server without limits or a benchmark against the emulator.
+    max_messages_per_second: float = 30.0
     # Webhook mode (several workers behind a load balancer); empty means long polling.
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
@@ -98,7 +101,8 @@ class Settings:
 
 
 def default_database_url() -> str:
-    return f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'commitment_watch.db'}"
+    """A SQLite file under ./data of the directory the bot is started from."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'data' / 'commitment_watch.db'}"
 
 
 def _parse(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
@@ -180,6 +184,13 @@ def _parse_database_url(raw: str) -> str:
     )
 
 
+def _parse_rate(raw: str) -> float:
+    rate = float(raw)
+    if not 0 <= rate <= 10_000:
+        raise ValueError(f"expected messages per second from 0 (off) to 10000, got {raw!r}")
+    return rate
+
+
 def _parse_port(raw: str) -> int:
     port = int(raw)
     if not 1 <= port <= 65535:
@@ -220,6 +231,7 @@ def load_settings(
         moderator_chat_id=_parse(env, "MODERATOR_CHAT_ID", _parse_chat_id, None),
         bot_username=_parse(env, "BOT_USERNAME", _parse_username, None),
         log_level=_parse(env, "LOG_LEVEL", parse_log_level, "INFO"),
+        max_messages_per_second=_parse(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", _parse_rate, 30.0),
         webhook_url=_parse(env, "WEBHOOK_URL", _parse_url, None),
         webhook_listen=string("WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
         webhook_port=_parse(env, "WEBHOOK_PORT", _parse_port, 8443),

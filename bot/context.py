@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.drafting import CitizenState
 
 
 def system_clock() -> datetime:
@@ -26,6 +29,9 @@ class Services:
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """PTB's callback context plus our services."""
+
+    # Read once when an update arrives (handlers/locale.py), for the handlers that follow.
+    citizen_state: CitizenState | None = None
 
     @property
     def services(self) -> Services:

@@ -102,6 +102,15 @@ class DraftView:
         return self.data.get("reference")
 
 
+@dataclass(frozen=True)
+class CitizenState:
+    """What an update starts from; stale as soon as the update changes the draft."""
+
+    language: str | None
+    consented: bool
+    draft: DraftView | None
+
+
 class DraftError(Exception):
     """Base for everything a citizen can do wrong; handlers turn these into polite replies."""
 
@@ -190,16 +199,22 @@ class DraftService:
 
     # --- consent and lookup -------------------------------------------------------------
 
-    async def has_consent(self, telegram_user_id: int) -> bool:
-        async with self._services.db.read() as session:
-            citizen = await citizens.by_telegram_id(session, telegram_user_id)
-        return citizen is not None and citizen.consent_at is not None
-
     async def accept_privacy(self, telegram_user_id: int, language_code: str | None) -> None:
         async with self._services.db.write() as session:
             await citizens.get_or_create_with_consent(
                 session, telegram_user_id, language_code, self._services.clock()
             )
+
+    async def state(self, telegram_user_id: int) -> CitizenState:
+        """The chosen language, consent and draft in progress, in one read at an update's start."""
+        async with self._services.db.read() as session:
+            citizen = await citizens.by_telegram_id(session, telegram_user_id)
+            if citizen is None:
+                return CitizenState(None, False, None)
+            draft = await drafts.get(session, citizen.id)
+        view = None if draft is None or draft.step == Step.SENT else _view(draft)
+        consented = citizen.consent_at is not None
+        return CitizenState(citizen.language, consented, view if consented else None)
 
     async def current(self, telegram_user_id: int) -> DraftView | None:
         async with self._services.db.read() as session:

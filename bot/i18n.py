@@ -28,6 +28,7 @@ def translations_for(locale: str, locales_dir: Path = LOCALES_DIR) -> NullTransl
     return Translations.load(str(locales_dir), [locale], domain=DOMAIN)
 
 
+@cache
 def available_locales() -> tuple[str, ...]:
     """The locales that have a catalog in locales/ (English is always available)."""
     found = {p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}

@@ -58,6 +58,7 @@ def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def redacting_filter() -> SecretRedactingFilter:

@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from bot.admin.importer import import_file
 from bot.app import HandlerRegistrar
 from bot.config import PROJECT_ROOT, Settings
 from bot.context import Services
@@ -23,14 +24,14 @@ from storage.db import Database
 from storage.migrate import upgrade_to_head
 
 DEMO_CATALOG = PROJECT_ROOT / "examples" / "demo_catalog.yaml"
-SANDBOX_DB = PROJECT_ROOT / "data" / "sandbox.db"
+SANDBOX_DB = Path("data") / "sandbox.db"  # under the working directory, like the bot's own
 SANDBOX_USER_ID = 424242
 
 HELP = """\
 Sandbox commands (anything else is sent to the bot as a message):
   :press LABEL        press an inline button by its label (or its number, e.g. :press 2)
   :reply LABEL        press a reply-keyboard button (e.g. the "no location" one)
-  :loc LAT LON        share a location, e.g. :loc 10.5720 7.4400
+  :loc LAT LON        share a location, e.g. :loc 10.5725 7.4405 (near SAV-RD-001)
   :photo PATH         send a photo file (JPEG, PNG, WebP)
   :file PATH          send any file as a document
   :voice              send a short voice note
@@ -41,7 +42,8 @@ Sandbox commands (anything else is sent to the bot as a message):
 
 def render(message: BotMessage) -> str:
     """A bot message as a person would read it, with its buttons numbered."""
-    lines = [f"\n🤖 {message.text or message.caption or '[' + message.kind + ']'}"]
+    marker = "🤖 (edited) " if message.edited else "🤖 "
+    lines = [f"\n{marker}{message.text or message.caption or '[' + message.kind + ']'}"]
     for number, label in enumerate(message.buttons, start=1):
         lines.append(f"   [{number}] {label}")
     if message.reply_keyboard:
@@ -119,9 +121,8 @@ async def _send(user: SimulatedUser, line: str) -> bool:
 
 
 async def _load_demo_catalog(db: Database) -> None:
-    from bot.admin.importer import import_commitments_file
-
-    await import_commitments_file(db, DEMO_CATALOG)
+    # Idempotent: a second start of the sandbox finds everything unchanged.
+    await import_file(db, DEMO_CATALOG)
 
 
 async def run_sandbox(settings: Settings, register_handlers: HandlerRegistrar) -> int:
@@ -129,7 +130,7 @@ async def run_sandbox(settings: Settings, register_handlers: HandlerRegistrar) -
     await emulator.start()
     token = emulator.create_bot(username="commitment_watch_sandbox_bot")
     # Never the deployment's database: the sandbox keeps its own file under ./data.
-    database_url = f"sqlite+aiosqlite:///{SANDBOX_DB}"
+    database_url = f"sqlite+aiosqlite:///{SANDBOX_DB.resolve()}"
     sandbox_settings = replace(
         settings,
         telegram_bot_token=token,
@@ -150,7 +151,7 @@ async def run_sandbox(settings: Settings, register_handlers: HandlerRegistrar) -
     printer = asyncio.create_task(_print_bot_messages(user))
     print("Commitment Watch sandbox: you are a citizen chatting with the bot, offline.")
     print(HELP)
-    print("Try /start, or /start c_KAD-RD-017 to open a report from a signboard's QR code.")
+    print("Try /start, or /start c_SAV-RD-001 to open a report from a signboard's QR code.")
     print("> ", end="", flush=True)
     try:
         while (line := await _read_line()) is not None:

@@ -66,13 +66,13 @@ async def begin_report(
     commitment = await catalog.find_by_code(context.services, code) if code else None
     unknown_code = code is not None and commitment is None
     service = draft_service(context)
-    if welcome and not unknown_code:
-        await context.bot.send_message(
-            chat.id,
-            _(
-                "👋 Welcome to Commitment Watch. Tell us how public commitments are going where you live."
-            ),
+    greeting = (
+        _(
+            "👋 Welcome to Commitment Watch. Tell us how public commitments are going where you live."
         )
+        if welcome and not unknown_code
+        else None
+    )
     if unknown_code:
         await context.bot.send_message(
             chat.id,
@@ -80,9 +80,15 @@ async def begin_report(
                 code=escape(code or "")
             ),
         )
-    if not await service.has_consent(user.id):
-        await send_privacy_notice(context, chat.id, commitment.id if commitment else None)
+    state = context.citizen_state or await service.state(user.id)
+    if not state.consented:
+        # First contact: the greeting and the privacy notice in one message.
+        await send_privacy_notice(
+            context, chat.id, commitment.id if commitment else None, greeting=greeting
+        )
         return
+    if greeting:
+        await context.bot.send_message(chat.id, greeting)
     view, resumed = await service.begin(user.id, chat.id, commitment.id if commitment else None)
     if resumed:
         await context.bot.send_message(

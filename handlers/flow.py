@@ -34,11 +34,11 @@ ALBUM_REPLY_DELAY_S = 0.8
 async def _current_or_explain(update: Update, context: BotContext) -> DraftView | None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    service = draft_service(context)
-    if not await service.has_consent(user.id):
+    state = context.citizen_state or await draft_service(context).state(user.id)
+    view = state.draft
+    if not state.consented:
         await send_privacy_notice(context, chat.id, None)
         return None
-    view = await service.current(user.id)
     if view is None:
         await context.bot.send_message(
             chat.id, _("You have no report in progress. Send /report to start one.")
@@ -257,8 +257,7 @@ async def on_consent(update: Update, context: BotContext) -> None:
         commitment_id = None
     await _remove_buttons(query.message)
     view, _resumed = await service.begin(user.id, user.id, commitment_id)
-    await context.bot.send_message(user.id, _("Thank you. Let's start your report."))
-    await send_prompt(context, user.id, view)
+    await send_prompt(context, user.id, view, prefix=_("Thank you. Let's start your report."))
 
 
 async def on_draft_button(update: Update, context: BotContext) -> None:
@@ -290,14 +289,18 @@ async def _apply_button(
     match button.action:
         case "cm":
             view = await service.choose_commitment(user.id, button.version, _int(button))
-            await _remove_buttons(query.message)
             commitment = await catalog.get(context.services, view.commitment_id or 0)
             title = (
                 catalog.title_of(commitment, locale, context.services.settings.default_locale)
                 if commitment
                 else ""
             )
-            await acknowledge(context, chat_id, "✅ " + escape(title))
+            # The list becomes the choice made; the kind prompt follows.
+            await _edit(
+                query.message,
+                f"✅ <b>{escape(commitment.code if commitment else '')}</b> {escape(title)}",
+                None,
+            )
             await send_prompt(context, chat_id, view)
         case "pg":
             view = await _require(service, user.id, button, Step.COMMITMENT)

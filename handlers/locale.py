@@ -1,17 +1,20 @@
-"""Pick the reader's language before any other handler runs (handler group -1)."""
+"""Before any other handler (group -1): read the user's state once and pick their language."""
 
 from __future__ import annotations
 
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import set_locale
-from bot.locales import locale_for_user
+from bot.drafting import DraftService
+from bot.i18n import negotiate, set_locale
 
 
 async def resolve_locale(update: Update, context: BotContext) -> None:
+    default = context.services.settings.default_locale
     user = update.effective_user
     if user is None:
-        set_locale(context.services.settings.default_locale)
+        set_locale(default)
         return
-    set_locale(await locale_for_user(context.services, user.id, user.language_code))
+    state = await DraftService(context.services).state(user.id)
+    context.citizen_state = state
+    set_locale(state.language or negotiate(user.language_code, default))

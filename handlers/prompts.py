@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot import catalog
 from bot.catalog import Page
@@ -17,7 +17,7 @@ from bot.formatting import format_coordinates, format_distance
 from bot.i18n import _, current_locale, ngettext
 from handlers import keyboards
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 def privacy_notice() -> str:
@@ -191,7 +191,8 @@ async def prompt_for(services: Services, view: DraftView) -> tuple[str, Markup]:
         )
         return kind_prompt(title), keyboards.kind_keyboard(view)
     if view.step == Step.DESCRIPTION:
-        return description_prompt(), None
+        # Takes away the "near me" keyboard of the commitment step, if it is still showing.
+        return description_prompt(), ReplyKeyboardRemove()
     if view.step == Step.LOCATION:
         return location_prompt(), keyboards.location_keyboard()
     if view.step == Step.PHOTOS:

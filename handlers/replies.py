@@ -31,14 +31,21 @@ def draft_service(context: BotContext) -> DraftService:
     return DraftService(context.services)
 
 
-async def send_prompt(context: BotContext, chat_id: int, view: DraftView) -> None:
+async def send_prompt(
+    context: BotContext, chat_id: int, view: DraftView, *, prefix: str | None = None
+) -> None:
     text, markup = await prompt_for(context.services, view)
+    if prefix:
+        text = f"{prefix}\n\n{text}"
     await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
-async def send_privacy_notice(context: BotContext, chat_id: int, commitment_id: int | None) -> None:
+async def send_privacy_notice(
+    context: BotContext, chat_id: int, commitment_id: int | None, greeting: str | None = None
+) -> None:
+    text = f"{greeting}\n\n{privacy_notice()}" if greeting else privacy_notice()
     await context.bot.send_message(
-        chat_id, privacy_notice(), reply_markup=keyboards.consent_keyboard(commitment_id)
+        chat_id, text, reply_markup=keyboards.consent_keyboard(commitment_id)
     )
 
 

@@ -11,6 +11,7 @@ Two kinds of unit of work:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -71,6 +72,7 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
             self.write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -83,7 +85,14 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits at the end, or rolls back on any exception."""
-        async with self._write_sessions() as session, session.begin():
+        if self._sqlite_writer is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        # SQLite has one writer at a time. Queue this process's writers here, in order and
+        # without sleeping; SQLite's busy handler (which polls with growing sleeps) is then
+        # only needed between processes.
+        async with self._sqlite_writer, self._write_sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -30,9 +30,7 @@ def solid_png(shade: int) -> bytes:
 async def test_start_and_help_are_answered(harness: Harness) -> None:
     citizen = harness.user("en")
     await citizen.send_command("start")
-    welcome = await expect(citizen, "Welcome to Commitment Watch")
-    notice = await expect(citizen, "privacy")
-    assert welcome.message_id < notice.message_id
+    notice = await expect(citizen, "Welcome to Commitment Watch", "privacy")
     assert notice.buttons == ["✅ I agree"]
     await citizen.send_command("help")
     help_message = await expect(citizen, "/report")
@@ -102,8 +100,9 @@ async def test_429_is_honoured_without_losing_the_message(harness: Harness) -> N
     emulator.reset_rate_limits()
     citizen = harness.user("en")
     since = len(emulator.calls)
-    await citizen.send_command("start")  # welcome + privacy notice: two messages at once
-    await expect(citizen, "Welcome")
+    # An unknown code: "I do not know..." and the privacy notice, two messages at once.
+    await citizen.send_command("start", "c_NOT-A-CODE")
+    await expect(citizen, "I do not know the commitment")
     await expect(citizen, "privacy", timeout=15)
     limited = [c for c in emulator.calls[since:] if c.status == 429]
     assert limited, "the emulator should have answered 429 to the second message"

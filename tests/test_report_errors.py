@@ -42,8 +42,7 @@ async def draft_of(harness: Harness, citizen: SimulatedUser) -> Draft | None:
 async def test_nothing_is_stored_before_consent(harness: Harness) -> None:
     citizen = harness.user("en")
     await citizen.send_command("start")
-    await expect(citizen, "Welcome")
-    await expect(citizen, "privacy")
+    await expect(citizen, "Welcome", "privacy")
     await citizen.send_text("hello?")
     await expect(citizen, "privacy")
     async with harness.db.read() as session:
