@@ -63,6 +63,10 @@ class Settings:
     timezone: str = "UTC"
     region_bounds: RegionBounds = field(default_factory=RegionBounds)
     moderator_chat_id: int | None = None
+    # The language of cards in the staff group (moderators share one chat); default DEFAULT_LOCALE.
+    moderator_locale: str | None = None
+    # A report this close to an open one on the same commitment is offered as "add your voice".
+    duplicate_radius_m: float = 250.0
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = None
     log_level: str = "INFO"
@@ -84,6 +88,10 @@ class Settings:
         if base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return base.rstrip("/") + "/file/bot"
+
+    @property
+    def staff_locale(self) -> str:
+        return self.moderator_locale or self.default_locale
 
     def require_token(self) -> str:
         """The token, or a ConfigError explaining how to get one."""
@@ -184,6 +192,13 @@ def _parse_database_url(raw: str) -> str:
     )
 
 
+def _parse_radius(raw: str) -> float:
+    radius = float(raw)
+    if not 0 < radius <= 10_000:
+        raise ValueError(f"expected metres from 1 to 10000, got {raw!r}")
+    return radius
+
+
 def _parse_rate(raw: str) -> float:
     rate = float(raw)
     if not 0 <= rate <= 10_000:
@@ -229,6 +244,8 @@ def load_settings(
         timezone=_parse(env, "TIMEZONE", _parse_timezone, "UTC"),
         region_bounds=_parse(env, "REGION_BOUNDS", _parse_bounds, RegionBounds()),
         moderator_chat_id=_parse(env, "MODERATOR_CHAT_ID", _parse_chat_id, None),
+        moderator_locale=_parse(env, "MODERATOR_LOCALE", _parse_locale, None),
+        duplicate_radius_m=_parse(env, "DUPLICATE_RADIUS_M", _parse_radius, 250.0),
         bot_username=_parse(env, "BOT_USERNAME", _parse_username, None),
         log_level=_parse(env, "LOG_LEVEL", parse_log_level, "INFO"),
         max_messages_per_second=_parse(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", _parse_rate, 30.0),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -20,11 +22,24 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_dispatcher() -> None:
+    return None
+
+
 @dataclass
 class Services:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = field(default=system_clock)
+    # Set by the runner to the outbox dispatcher's wake(): deliver what was just queued now.
+    wake_outbox: Callable[[], None] = field(default=_no_dispatcher)
+
+    @asynccontextmanager
+    async def write_then_deliver(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that may queue outbox messages; delivery starts on commit."""
+        async with self.db.write() as session:
+            yield session
+        self.wake_outbox()
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -19,6 +19,9 @@ from bot.context import Services
 from bot.geo import valid_coordinates
 from bot.i18n import N_
 from bot.lifecycle import Status, record_creation
+from bot.moderation import Moderation
+from bot.outbox import Kind as OutboxKind
+from bot.outbox import enqueue
 from bot.photos import CleanImage
 from bot.references import new_reference
 from storage.models import Citizen, Draft, Report, ReportPhoto
@@ -404,7 +407,7 @@ class DraftService:
 
     async def confirm(self, user_id: int, version: int, language: str) -> str:
         """Turn the draft into a report waiting for review; returns its reference."""
-        async with self._services.db.write() as session:
+        async with self._services.write_then_deliver() as session:
             citizen = await self._consenting_citizen(session, user_id)
             draft = await self._locked_draft(
                 session, citizen, version=version, steps={Step.SUMMARY}
@@ -448,9 +451,30 @@ class DraftService:
             ]
             await reports.add(session, report, photos)
             await record_creation(session, report, actor_id=citizen.id, at=now)
+            if self._services.settings.moderator_chat_id is not None:
+                # The card reaches the staff group through the outbox, committed with the report.
+                await enqueue(
+                    session,
+                    OutboxKind.MODERATION_CARD,
+                    str(report.id),
+                    {"report_id": report.id},
+                    now,
+                )
             # Keep the finished draft as a marker, so its old buttons answer "already sent".
             draft.step = Step.SENT
             draft.data = {"reference": reference}
+            draft.version += 1
+            return reference
+
+    async def support_existing(self, user_id: int, version: int, report_id: int) -> str:
+        """Instead of a new report, add the citizen's voice to the open one nearby; the draft
+        ends here. Returns the supported report's reference."""
+        async with self._services.write_then_deliver() as session:
+            citizen = await self._consenting_citizen(session, user_id)
+            draft = await self._locked_draft(session, citizen, version=version, steps={Step.PHOTOS})
+            reference = await Moderation(self._services).support_in(session, report_id, citizen.id)
+            draft.step = Step.SENT
+            draft.data = {"reference": reference, "supported": True}
             draft.version += 1
             return reference
 

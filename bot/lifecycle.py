@@ -6,13 +6,14 @@ event, and updates the report in the caller's transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, _
-from storage.models import Report
+from storage.models import Report, ReportEvent
 from storage.queries import reports as report_queries
 
 
@@ -93,6 +94,15 @@ def can_transition(current: str, wanted: str) -> bool:
     return Status(wanted) in ALLOWED[Status(current)]
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: kind (citizen, moderator, official, system), an id, and for staff a name."""
+
+    kind: str
+    id: int | None
+    name: str | None = None
+
+
 async def record_creation(
     session: AsyncSession, report: Report, *, actor_id: int | None, at: datetime
 ) -> None:
@@ -106,6 +116,7 @@ async def record_creation(
         to_status=Status.PENDING_REVIEW,
         note=None,
         at=at,
+        action="created",
     )
 
 
@@ -114,24 +125,52 @@ async def transition(
     report: Report,
     wanted: Status,
     *,
-    actor_kind: str,
-    actor_id: int | None,
+    actor: Actor,
     at: datetime,
     note: str | None = None,
-) -> None:
+) -> ReportEvent:
     """Move a report to `wanted`, or raise InvalidTransition leaving everything unchanged."""
     current = report.status
     if not can_transition(current, wanted):
         raise InvalidTransition(current, wanted)
     report.status = wanted
     report.updated_at = at
-    await report_queries.add_event(
+    return await report_queries.add_event(
         session,
         report.id,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
         from_status=current,
         to_status=wanted,
         note=note,
         at=at,
+        action="status",
+    )
+
+
+async def record_action(
+    session: AsyncSession,
+    report: Report,
+    action: str,
+    *,
+    actor: Actor,
+    at: datetime,
+    note: str | None = None,
+) -> ReportEvent:
+    """An event that keeps the status (redacted, moved, asked, answered, supported)."""
+    if report.status in (Status.REJECTED, Status.DUPLICATE):
+        raise InvalidTransition(report.status, action)
+    report.updated_at = at
+    return await report_queries.add_event(
+        session,
+        report.id,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        from_status=report.status,
+        to_status=report.status,
+        note=note,
+        at=at,
+        action=action,
     )

@@ -14,6 +14,8 @@ from telegram import Update
 from bot.app import AppType, HandlerRegistrar, build_application
 from bot.commands import publish_command_menu
 from bot.context import Services
+from bot.delivery import build_senders
+from bot.dispatcher import OutboxDispatcher
 from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class BotRunner:
     ) -> None:
         self.services = services
         self.application: AppType = build_application(services, token, register_handlers)
+        self.dispatcher = OutboxDispatcher(services, build_senders(services, self.application.bot))
+        services.wake_outbox = self.dispatcher.wake
         self._poll_timeout = poll_timeout
         self._started = False
 
@@ -43,6 +47,7 @@ class BotRunner:
         await self.application.initialize()
         await publish_command_menu(self.application.bot, settings.default_locale)
         await self.application.start()
+        self.dispatcher.start()
         updater = self.application.updater
         assert updater is not None
         if settings.webhook_url:
@@ -76,6 +81,7 @@ class BotRunner:
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        await self.dispatcher.stop()
         await self.application.stop()
         await self.application.shutdown()
 

@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.app import AppType
-from handlers import commands, flow
+from bot.context import services_of
+from handlers import commands, flow, language, moderation
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -25,12 +26,25 @@ def register_handlers(application: AppType) -> None:
         "help": commands.help_command,
         "myreports": commands.myreports,
         "status": commands.status,
+        "language": language.language_command,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
     application.add_handler(CallbackQueryHandler(flow.on_consent, pattern=r"^consent:"))
+    application.add_handler(CallbackQueryHandler(language.on_language_button, pattern=r"^langs?:"))
     application.add_handler(CallbackQueryHandler(flow.on_draft_button, pattern=r"^d:"))
     application.add_handler(CallbackQueryHandler(commands.myreports_page, pattern=r"^mr:"))
+    # Card buttons are checked for the moderator role wherever they come from.
+    application.add_handler(CallbackQueryHandler(moderation.on_card_button, pattern=r"^m:"))
+    staff_chat = services_of(application).settings.moderator_chat_id
+    if staff_chat is not None:
+        staff = filters.Chat(staff_chat) & NEW_MESSAGE
+        application.add_handler(CommandHandler("queue", moderation.queue, filters=staff))
+        application.add_handler(
+            MessageHandler(
+                staff & filters.REPLY & filters.TEXT & ~filters.COMMAND, moderation.on_staff_reply
+            )
+        )
     application.add_handler(
         MessageHandler(PRIVATE & NEW_MESSAGE & filters.COMMAND, commands.unknown_command)
     )

@@ -14,8 +14,10 @@ from bot.drafting import DraftView, Step
 from bot.i18n import _, current_locale
 from bot.photos import MAX_PHOTO_BYTES, NotAnAcceptedImage, clean_image
 from handlers import keyboards
-from handlers.callback_data import DraftButton, int_argument, parse_draft_button
+from handlers.callback_data import DraftButton, int_argument, parse_consent, parse_draft_button
+from handlers.language import adopt_language
 from handlers.prompts import results_text, step_hint
+from handlers.questions import answer_moderator_question, offer_nearby_reports
 from handlers.replies import (
     acknowledge,
     answer_callback,
@@ -57,6 +59,8 @@ async def _hint(context: BotContext, chat_id: int, view: DraftView) -> None:
 async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.text is not None and user is not None
+    if await answer_moderator_question(update, context):
+        return
     view = await _current_or_explain(update, context)
     if view is None:
         return
@@ -121,7 +125,8 @@ async def on_location(update: Update, context: BotContext) -> None:
                 user.id, location.latitude, location.longitude, location.horizontal_accuracy
             )
             await acknowledge(context, message.chat_id, _("📍 Location saved."))
-            await send_prompt(context, message.chat_id, view)
+            if not await offer_nearby_reports(context, message.chat_id, view):
+                await send_prompt(context, message.chat_id, view)
         else:
             await _hint(context, message.chat_id, view)
     except drafting.DraftError as error:
@@ -249,10 +254,12 @@ async def on_consent(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None and query.data is not None
     await answer_callback(query)
-    argument = query.data.partition(":")[2]
-    commitment_id = int(argument) if argument.isdigit() and int(argument) > 0 else None
+    commitment_id, language = parse_consent(query.data)
     service = draft_service(context)
     await service.accept_privacy(user.id, user.language_code)
+    if language is not None:
+        # Chosen with /language before agreeing: stored now, and used from this reply on.
+        await adopt_language(context, user.id, language)
     if commitment_id is not None and await catalog.get(context.services, commitment_id) is None:
         commitment_id = None
     await _remove_buttons(query.message)
@@ -353,6 +360,20 @@ async def _apply_button(
             )
         case "k":
             view = await service.choose_kind(user.id, button.version, button.argument)
+            await _remove_buttons(query.message)
+            await send_prompt(context, chat_id, view)
+        case "sp":
+            reference = await service.support_existing(user.id, button.version, _int(button))
+            await _remove_buttons(query.message)
+            await context.bot.send_message(
+                chat_id,
+                _(
+                    "👍 Thank you! Your voice was added to report {reference}. You now follow it "
+                    "and will hear what happens to it; no new report was made."
+                ).format(reference=reference),
+            )
+        case "nd":
+            view = await _require(service, user.id, button, Step.PHOTOS)
             await _remove_buttons(query.message)
             await send_prompt(context, chat_id, view)
         case "pd":

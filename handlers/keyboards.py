@@ -12,7 +12,7 @@ from telegram import (
 from bot.catalog import Page
 from bot.drafting import KIND_LABELS, DraftView, Kind, Step
 from bot.i18n import _
-from handlers.callback_data import draft_button
+from handlers.callback_data import consent_data, draft_button, language_menu_data
 
 TITLE_IN_BUTTON = 60
 
@@ -21,9 +21,25 @@ def _short(text: str, limit: int = TITLE_IN_BUTTON) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def consent_keyboard(commitment_id: int | None) -> InlineKeyboardMarkup:
+def consent_keyboard(
+    commitment_id: int | None, language: str | None = None
+) -> InlineKeyboardMarkup:
+    """The privacy notice's buttons: agree (carrying a language chosen before), or /language."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("✅ I agree"), callback_data=f"consent:{commitment_id or 0}")]]
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ I agree"), callback_data=consent_data(commitment_id, language)
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    # Translators: opens the list of languages; keep the globe.
+                    _("🌐 Language"),
+                    callback_data=language_menu_data(commitment_id),
+                )
+            ],
+        ]
     )
 
 

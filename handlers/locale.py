@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.drafting import DraftService
-from bot.i18n import negotiate, set_locale
+from bot.i18n import choose_locale, set_locale
 
 
 async def resolve_locale(update: Update, context: BotContext) -> None:
@@ -17,4 +17,4 @@ async def resolve_locale(update: Update, context: BotContext) -> None:
         return
     state = await DraftService(context.services).state(user.id)
     context.citizen_state = state
-    set_locale(state.language or negotiate(user.language_code, default))
+    set_locale(choose_locale(state.language, user.language_code, default))

@@ -13,7 +13,7 @@ from bot import catalog
 from bot.catalog import Page
 from bot.context import Services
 from bot.drafting import KIND_LABELS, MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView, Kind, Step
-from bot.formatting import format_coordinates, format_distance
+from bot.formatting import format_coordinates, format_distance, format_number
 from bot.i18n import _, current_locale, ngettext
 from handlers import keyboards
 
@@ -21,6 +21,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 def privacy_notice() -> str:
+    # Translators: shown before anything is stored; keep the <b> tags and the line breaks.
     return _(
         "<b>Before you start: your privacy</b>\n\n"
         "We store what you report (text, voice note, location, photos) and your Telegram user id, "
@@ -44,6 +45,7 @@ def help_text(step: Step | None) -> str:
         "/status REFERENCE: one report and its history\n"
         "/cancel: stop the report you are writing"
     )
+    general += "\n" + _("/language: choose your language")
     if step is None:
         return general
     return step_hint(step) + "\n\n" + general
@@ -59,7 +61,7 @@ def step_hint(step: Step) -> str:
         Step.DESCRIPTION: _(
             "Now: describe what you see in a text message ({min} to {max} characters), "
             "or send a voice note."
-        ).format(min=MIN_TEXT, max=f"{MAX_TEXT:,}"),
+        ).format(min=format_number(MIN_TEXT), max=format_number(MAX_TEXT)),
         Step.LOCATION: _(
             "Now: share the location with the button below (or as a place from the map), or "
             "choose to continue without a location."
@@ -118,7 +120,7 @@ def description_prompt() -> str:
     return _(
         "Describe what you see, in your own words ({min} to {max} characters). "
         "You can also send a voice note instead."
-    ).format(min=MIN_TEXT, max=f"{MAX_TEXT:,}")
+    ).format(min=format_number(MIN_TEXT), max=format_number(MAX_TEXT))
 
 
 def location_prompt() -> str:
@@ -135,6 +137,8 @@ def photos_prompt(count: int) -> str:
         return _("Add photos if you have them: up to {n}. Send them now, or skip.").format(
             n=MAX_PHOTOS
         )
+    # Translators: {count} photos received so far, {n} the most a report holds (5); "Done" is
+    # the button "✅ Done with photos".
     return ngettext(
         "{count} photo added (at most {n}). Send more, or press Done.",
         "{count} photos added (at most {n}). Send more, or press Done.",
@@ -160,6 +164,7 @@ async def summary_text(services: Services, view: DraftView) -> str:
     where = format_coordinates(location["lat"], location["lon"]) if location else _("no location")
     kind = _(KIND_LABELS[Kind(view.kind)]) if view.kind else "?"
     photos = ngettext("{n} photo", "{n} photos", len(view.photos)).format(n=len(view.photos))
+    # Translators: keep the <b> tags; {code} is a commitment code such as KAD-RD-017.
     return _(
         "<b>Your report</b>\n\n"
         "<b>Commitment:</b> {code} {title}\n"

@@ -164,6 +164,10 @@ class Report(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(32))
+    # The text the public and agencies see once a moderator redacted it; None: the text as written.
+    public_text: Mapped[str | None] = mapped_column(Text)
+    # Set when a moderator merged this report into another one.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -196,6 +200,10 @@ class ReportEvent(Base):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     actor_kind: Mapped[str] = mapped_column(String(16))  # citizen, moderator, official, system
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What happened: "created", "status", "redacted", "moved", "question", "answer", "supported".
+    action: Mapped[str] = mapped_column(String(32), default="status")
+    # How the actor is named to other staff (a moderator's first name); never a citizen's.
+    actor_name: Mapped[str | None] = mapped_column(String(128))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
@@ -281,3 +289,66 @@ class OfficialInvite(Base):
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- Moderation (issue 5) ---------------------------------------------------------------------
+
+
+class ReportSupporter(Base):
+    """A citizen who said "me too" on someone else's report, and follows it from then on."""
+
+    __tablename__ = "report_supporters"
+    __table_args__ = (UniqueConstraint("report_id", "citizen_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModerationCard(Base):
+    """Where a report's card stands in the staff group, so it can be edited after each action."""
+
+    __tablename__ = "moderation_cards"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ModeratorPrompt(Base):
+    """A "reply to this message with ..." the bot asked a moderator; the reply completes it."""
+
+    __tablename__ = "moderator_prompts"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))  # redact, move, merge, ask
+    moderator_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+
+
+class ReportQuestion(Base):
+    """A moderator's question to the citizen about their report, and the citizen's answer."""
+
+    __tablename__ = "report_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[int] = mapped_column(BigInteger)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The message that carried the question to the citizen; their reply to it is the answer.
+    citizen_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -67,13 +67,24 @@ async def catalog_ids(database: Database) -> dict[str, int]:
 
 
 @pytest.fixture
+def harness_overrides() -> dict[str, Any]:
+    """Settings a test module changes for its bot (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
 async def harness(
-    emulator: BotApiEmulator, database: Database, database_url: str, catalog_ids: dict[str, int]
+    emulator: BotApiEmulator,
+    database: Database,
+    database_url: str,
+    catalog_ids: dict[str, int],
+    harness_overrides: dict[str, Any],
 ) -> AsyncIterator[Harness]:
     from tests.support.harness import BOT_USERNAME, Harness, harness_settings
 
     token = emulator.create_bot(username=BOT_USERNAME, first_name="Commitment Watch")
-    h = Harness(emulator, harness_settings(emulator, token, database_url), database)
+    settings = harness_settings(emulator, token, database_url, **harness_overrides)
+    h = Harness(emulator, settings, database)
     await h.start_worker()
     try:
         yield h

@@ -31,7 +31,7 @@ async def test_start_and_help_are_answered(harness: Harness) -> None:
     citizen = harness.user("en")
     await citizen.send_command("start")
     notice = await expect(citizen, "Welcome to Commitment Watch", "privacy")
-    assert notice.buttons == ["✅ I agree"]
+    assert notice.buttons == ["✅ I agree", "🌐 Language"]
     await citizen.send_command("help")
     help_message = await expect(citizen, "/report")
     assert "/myreports" in text_of(help_message) and "/status" in text_of(help_message)

@@ -37,11 +37,15 @@ async def add_event(
     to_status: str,
     note: str | None,
     at: datetime,
+    action: str = "status",
+    actor_name: str | None = None,
 ) -> ReportEvent:
     event = ReportEvent(
         report_id=report_id,
         actor_kind=actor_kind,
         actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
         from_status=from_status,
         to_status=to_status,
         note=note,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:36:08.352899
+Create Date: 2026-11-22 07:16:24.913884
 """
 
 from __future__ import annotations
@@ -195,6 +195,8 @@ def upgrade() -> None:
         sa.Column("longitude", sa.Float(), nullable=True),
         sa.Column("accuracy_m", sa.Float(), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("public_text", sa.Text(), nullable=True),
+        sa.Column("duplicate_of_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -202,6 +204,9 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["commitment_id"], ["commitments.id"], name=op.f("fk_reports_commitment_id_commitments")
+        ),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of_id"], ["reports.id"], name=op.f("fk_reports_duplicate_of_id_reports")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
         sa.UniqueConstraint("reference", name=op.f("uq_reports_reference")),
@@ -217,11 +222,46 @@ def upgrade() -> None:
         batch_op.create_index("ix_reports_lat_lon", ["latitude", "longitude"], unique=False)
 
     op.create_table(
+        "moderation_cards",
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["reports.id"],
+            name=op.f("fk_moderation_cards_report_id_reports"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("report_id", name=op.f("pk_moderation_cards")),
+    )
+    op.create_table(
+        "moderator_prompts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("moderator_id", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["reports.id"],
+            name=op.f("fk_moderator_prompts_report_id_reports"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_moderator_prompts")),
+        sa.UniqueConstraint("chat_id", "message_id", name=op.f("uq_moderator_prompts_chat_id")),
+    )
+    op.create_table(
         "report_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("report_id", sa.Integer(), nullable=False),
         sa.Column("actor_kind", sa.String(length=16), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("actor_name", sa.String(length=128), nullable=True),
         sa.Column("from_status", sa.String(length=32), nullable=True),
         sa.Column("to_status", sa.String(length=32), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
@@ -262,11 +302,79 @@ def upgrade() -> None:
     with op.batch_alter_table("report_photos", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_photos_report_id"), ["report_id"], unique=False)
 
+    op.create_table(
+        "report_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("citizen_id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("asked_by", sa.BigInteger(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("citizen_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"],
+            ["citizens.id"],
+            name=op.f("fk_report_questions_citizen_id_citizens"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["reports.id"],
+            name=op.f("fk_report_questions_report_id_reports"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_questions")),
+    )
+    with op.batch_alter_table("report_questions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_report_questions_citizen_id"), ["citizen_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_report_questions_report_id"), ["report_id"], unique=False
+        )
+
+    op.create_table(
+        "report_supporters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("citizen_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["citizen_id"],
+            ["citizens.id"],
+            name=op.f("fk_report_supporters_citizen_id_citizens"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["reports.id"],
+            name=op.f("fk_report_supporters_report_id_reports"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_supporters")),
+        sa.UniqueConstraint("report_id", "citizen_id", name=op.f("uq_report_supporters_report_id")),
+    )
+    with op.batch_alter_table("report_supporters", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_report_supporters_report_id"), ["report_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("report_supporters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_supporters_report_id"))
+
+    op.drop_table("report_supporters")
+    with op.batch_alter_table("report_questions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_questions_report_id"))
+        batch_op.drop_index(batch_op.f("ix_report_questions_citizen_id"))
+
+    op.drop_table("report_questions")
     with op.batch_alter_table("report_photos", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_photos_report_id"))
 
@@ -275,6 +383,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_report_events_report_id"))
 
     op.drop_table("report_events")
+    op.drop_table("moderator_prompts")
+    op.drop_table("moderation_cards")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index("ix_reports_lat_lon")
         batch_op.drop_index("ix_reports_created")

@@ -1,0 +1,236 @@
+"""The staff group: buttons on moderation cards, moderators' replies to the bot's prompts, /queue.
+
+Every action checks that the person is a moderator, whatever chat the button came from and
+whatever its data says; anything else changes nothing and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from babel.dates import format_timedelta
+from telegram import ForceReply, Message, Update, User
+from telegram.error import TelegramError
+
+from bot import moderation
+from bot.cards import build_card, parse_card_button
+from bot.context import BotContext
+from bot.flags import mask_personal_data
+from bot.i18n import _, current_locale, use_locale
+from bot.lifecycle import Actor, status_label
+from bot.moderation import Moderation
+from bot.moderators import is_moderator
+from handlers.replies import answer_callback
+
+log = logging.getLogger(__name__)
+
+QUEUE_CARDS = 3
+PROMPT_ACTIONS = {"mm": "merge", "mv": "move", "rd": "redact", "ask": "ask"}
+
+
+def _actor(user: User) -> Actor:
+    # Staff see each other's first names on cards; citizens never see who moderated.
+    return Actor("moderator", user.id, user.first_name)
+
+
+async def _refuse(update: Update, context: BotContext, what: str) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    log.warning(
+        "refused %s from user %s in chat %s: not a moderator",
+        what,
+        user.id if user else None,
+        chat.id if chat else None,
+    )
+
+
+async def on_card_button(update: Update, context: BotContext) -> None:
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    button = parse_card_button(query.data)
+    if button is None:
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    if not await is_moderator(context.services, context.bot, user.id):
+        await _refuse(update, context, f"card action {button.action!r}")
+        await answer_callback(query, _("Only moderators can do this."))
+        return
+    service = Moderation(context.services)
+    actor = _actor(user)
+    report_id = button.report_id
+    try:
+        match button.action:
+            case "ok":
+                done = await service.approve(report_id, actor)
+                await answer_callback(
+                    query, _("✅ {reference} approved.").format(reference=done.reference)
+                )
+            case "rr":
+                done = await service.reject(report_id, button.argument, actor)
+                await answer_callback(
+                    query, _("🚫 {reference} rejected.").format(reference=done.reference)
+                )
+            case "mt":
+                if not button.argument.isdigit():
+                    raise moderation.MergeTargetInvalid(button.argument)
+                done = await service.merge(report_id, int(button.argument), actor)
+                await answer_callback(
+                    query, _("🔁 {reference} merged.").format(reference=done.reference)
+                )
+            case "rj" | "mg" | "bk":
+                menu = {"rj": "reject", "mg": "merge", "bk": "main"}[button.action]
+                await answer_callback(query)
+                await _show_menu(context, query.message, report_id, menu)
+            case action if action in PROMPT_ACTIONS:
+                await answer_callback(query)
+                await _prompt(context, query.message, user, report_id, PROMPT_ACTIONS[action])
+            case _:
+                await answer_callback(query, _("This button is no longer valid."))
+    except moderation.AlreadyDone as already:
+        await answer_callback(query, _already_text(already))
+    except moderation.ModerationError as error:
+        await answer_callback(query, _error_text(error))
+
+
+async def _show_menu(context: BotContext, message: object, report_id: int, menu: str) -> None:
+    card = await build_card(context.services, report_id, menu)
+    if card is None or not isinstance(message, Message):
+        return
+    try:
+        await message.edit_text(card.text, reply_markup=card.markup)
+    except TelegramError:
+        log.debug("could not switch the card's menu", exc_info=True)
+
+
+async def _prompt(
+    context: BotContext, message: object, user: User, report_id: int, action: str
+) -> None:
+    """Ask the moderator to reply with text: the public version, a code, a reference, a question."""
+    if not isinstance(message, Message):
+        return
+    services = context.services
+    service = Moderation(services)
+    found = await service.texts_of(report_id)
+    if found is None:
+        return
+    reference, public_text = found
+    name = escape(user.first_name)
+    with use_locale(services.settings.staff_locale):
+        if action == "redact":
+            suggestion = mask_personal_data(public_text or "")
+            text = _(
+                "✏️ {name}, reply to this message with the public text of {reference}. "
+                "A version with personal data masked:\n<code>{suggestion}</code>"
+            ).format(name=name, reference=reference, suggestion=escape(suggestion))
+        elif action == "move":
+            text = _(
+                "📂 {name}, reply to this message with the code of the commitment {reference} is really about."
+            ).format(name=name, reference=reference)
+        elif action == "merge":
+            text = _(
+                "🔁 {name}, reply to this message with the reference of the report that {reference} repeats."
+            ).format(name=name, reference=reference)
+        else:
+            text = _(
+                "❓ {name}, reply to this message with your question for the author of {reference}. "
+                "They will not see who asked."
+            ).format(name=name, reference=reference)
+    sent = await context.bot.send_message(
+        message.chat_id, text, reply_markup=ForceReply(selective=True)
+    )
+    await service.remember_prompt(message.chat_id, sent.message_id, report_id, action, user.id)
+
+
+async def on_staff_reply(update: Update, context: BotContext) -> None:
+    """A moderator's reply to one of the bot's prompts completes that action."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None and message.reply_to_message is not None
+    services = context.services
+    service = Moderation(services)
+    prompt = await service.open_prompt(message.chat_id, message.reply_to_message.message_id)
+    if prompt is None:
+        return  # an ordinary conversation among staff
+    prompt_id, report_id, action = prompt
+    if not await is_moderator(services, context.bot, user.id):
+        await _refuse(update, context, f"reply to a {action} prompt")
+        return
+    actor = _actor(user)
+    text = message.text or ""
+    try:
+        if action == "redact":
+            done = await service.redact(report_id, text, actor)
+            reply = _("✏️ The public text of {reference} is updated.")
+        elif action == "move":
+            done = await service.move(report_id, text, actor)
+            reply = _("📂 {reference} now belongs to the commitment {code}.")
+        elif action == "merge":
+            done = await service.merge(report_id, text, actor)
+            reply = _("🔁 {reference} was merged.")
+        else:
+            done = await service.ask(report_id, text, actor)
+            reply = _("❓ Your question about {reference} was sent to its author.")
+        await service.close_prompt(prompt_id)
+        await message.reply_text(reply.format(reference=done.reference, code=escape(text.strip())))
+    except moderation.AlreadyDone as already:
+        await message.reply_text(_already_text(already))
+    except moderation.ModerationError as error:
+        await message.reply_text(_error_text(error))
+
+
+async def queue(update: Update, context: BotContext) -> None:
+    """/queue in the staff group: how much waits, since when, and the next cards again."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    services = context.services
+    if not await is_moderator(services, context.bot, user.id):
+        await _refuse(update, context, "/queue")
+        return
+    service = Moderation(services)
+    count, oldest, next_ids = await service.queue_state(QUEUE_CARDS)
+    if count == 0:
+        await context.bot.send_message(chat.id, _("🎉 No report is waiting for review."))
+        return
+    waited = format_timedelta(services.clock() - oldest, locale=current_locale()) if oldest else ""
+    await context.bot.send_message(
+        chat.id,
+        _("{count} report(s) wait for review; the oldest has waited {waited}.").format(
+            count=count, waited=waited
+        ),
+    )
+    for report_id in next_ids:
+        card = await build_card(services, report_id)
+        if card is None:
+            continue
+        posted = await context.bot.send_message(chat.id, card.text, reply_markup=card.markup)
+        # Later updates go to the copy moderators are looking at now.
+        await service.card_posted(report_id, chat.id, posted.message_id)
+
+
+def _already_text(already: moderation.AlreadyDone) -> str:
+    status = status_label(already.status)
+    if already.by:
+        return _("{reference} was already handled by {who}: {status}.").format(
+            reference=already.reference, who=already.by, status=status
+        )
+    return _("{reference} was already handled: {status}.").format(
+        reference=already.reference, status=status
+    )
+
+
+def _error_text(error: moderation.ModerationError) -> str:
+    match error:
+        case moderation.ReportNotFound():
+            return _("This report no longer exists.")
+        case moderation.MergeTargetInvalid(typed=typed):
+            return _(
+                "«{typed}» is not an open report to merge into. References look like CW-7K3F9Q."
+            ).format(typed=escape(typed[:40]))
+        case moderation.CommitmentNotFound(code=code):
+            return _("There is no other commitment with the code «{code}».").format(
+                code=escape(code[:60])
+            )
+        case moderation.TextInvalid():
+            return _("That text is empty or too long (at most 2,000 characters).")
+        case moderation.UnknownReason():
+            return _("This button is no longer valid.")
+    return _("That did not work; please try again.")

@@ -1,0 +1,120 @@
+"""The outbox: messages written in the same transaction as their cause, sent later.
+
+Claiming takes a lease (locked_until) under FOR UPDATE SKIP LOCKED on PostgreSQL, so several
+dispatchers never take the same message; on SQLite the write transaction's lock does the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    chat_id: int | None,
+    not_before: datetime,
+) -> None:
+    """Queue a message once: a second add with the same idempotency key changes nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutboxMessage)
+        .values(
+            kind=kind,
+            idempotency_key=key,
+            payload=payload,
+            chat_id=chat_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=not_before,
+            created_at=not_before,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    await session.execute(statement)
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+) -> Sequence[OutboxMessage]:
+    rows = (
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for message in rows:
+        message.locked_until = lease_until
+    return rows
+
+
+async def release(session: AsyncSession, message_id: int) -> None:
+    """Give a claimed message back untouched (the dispatcher is stopping)."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(locked_until=None)
+    )
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status="sent", sent_at=now, locked_until=None, attempts=OutboxMessage.attempts + 1)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, message_id: int, next_attempt_at: datetime, error: str
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            next_attempt_at=next_attempt_at,
+            locked_until=None,
+            last_error=error[:2000],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status="failed",
+            locked_until=None,
+            last_error=error[:2000],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
+    )
+
+
+async def by_key(session: AsyncSession, key: str) -> OutboxMessage | None:
+    return await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
