@@ -97,8 +97,10 @@ async def compare(
                     )
                 peaks = {"echo": echo_bot.peak_rss_mb(), "commitment_watch": our_bot.peak_rss_mb()}
             finally:
-                await echo_bot.stop()
-                await our_bot.stop()
+                echo_log = await echo_bot.stop()
+                our_log = await our_bot.stop()
+                Path("/tmp/echo_bot.log").write_text(echo_log)
+                Path("/tmp/our_bot.log").write_text(our_log)
     return summarize(users, rounds, runs, peaks)
 
 

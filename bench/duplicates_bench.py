@@ -17,23 +17,28 @@ the same points and within one transaction that is rolled back at the end:
     no_index              the reference: SQLite NOT INDEXED, PostgreSQL index and bitmap scans off
     via_lat_lon           only ix_reports_lat_lon (SQLite INDEXED BY; PostgreSQL: the other
                           candidate index dropped inside the transaction)
-    via_commitment_status only ix_reports_commitment_status (what SQLite picks without ANALYZE)
+    via_commitment_status only ix_reports_commitment_status (SQLite's own choice, analyzed or not)
     commitment_lat_lon    a candidate index (commitment_id, latitude, longitude) created inside
                           the transaction; the planner chooses
 
-Each lookup's query time (execute and fetch, plus the exact distance check) is measured; the
-bot's whole call (bot.duplicates.nearby_open_reports: session, query, distance check) is
-measured too as `bot_lookup`. Results go to bench/results/duplicates.json with p50/p99 per size,
-database and variant, the query plans, and the growth from the smallest to the largest size.
+Two times per lookup: as the application sees it (p50_ms, p99_ms: execute through the async
+driver and the ORM, plus the exact distance check), and the database engine's own
+(engine_p50_ms, engine_p99_ms: PostgreSQL's EXPLAIN ANALYZE execution time and pages touched;
+SQLite through the plain sqlite3 module), which shows the index's effect without the fixed
+per-query overhead of the async stack. The bot's whole call (bot.duplicates.nearby_open_reports)
+is measured too as `bot_lookup`. Results go to bench/results/duplicates.json: per database, size
+and variant, p50/p99, plans, and the growth from the smallest to the largest size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -185,6 +190,8 @@ class Variant:
     name: str
     setup: list[str] = field(default_factory=list)
     sqlite_hint: str | None = None  # inserted after "FROM reports"
+    # Undoes `setup` where it was committed (the SQLite engine pass); elsewhere a rollback does.
+    teardown: list[str] = field(default_factory=list)
 
 
 SQLITE_VARIANTS = [
@@ -192,7 +199,11 @@ SQLITE_VARIANTS = [
     Variant("no_index", sqlite_hint="NOT INDEXED"),
     Variant("via_lat_lon", sqlite_hint="INDEXED BY ix_reports_lat_lon"),
     Variant("via_commitment_status", sqlite_hint="INDEXED BY ix_reports_commitment_status"),
-    Variant("commitment_lat_lon", setup=[CREATE_CANDIDATE, "ANALYZE reports"]),
+    Variant(
+        "commitment_lat_lon",
+        setup=[CREATE_CANDIDATE, "ANALYZE reports"],
+        teardown=[f"DROP INDEX {CANDIDATE_INDEX}"],
+    ),
 ]
 POSTGRES_VARIANTS = [
     Variant("indexed"),
@@ -211,7 +222,7 @@ POSTGRES_VARIANTS = [
 
 
 class Target:
-    """A database under test: how to fill it, analyze it and explain a query on it."""
+    """A database under test: how to fill it, analyze it, explain and time a query on it."""
 
     name: str
     variants: list[Variant]
@@ -235,11 +246,27 @@ class Target:
     def statement(self, query: Executable, variant: Variant) -> tuple[Executable, dict[str, Any]]:
         return query, {}
 
+    async def engine_sample(self, session: AsyncSession, query: Executable) -> EngineSample | None:
+        """The database's own time for one run of the query, if it can tell."""
+        return None
+
+
+@dataclass(frozen=True)
+class EngineSample:
+    seconds: float
+    buffers: int | None = None  # PostgreSQL: shared buffers hit or read
+
 
 class SqliteTarget(Target):
     name = "sqlite"
     variants = SQLITE_VARIANTS
     _dialect = SQLiteDialect_pysqlite(paramstyle="named")
+
+    @property
+    def path(self) -> str:
+        database = make_url(self.url).database
+        assert database
+        return database
 
     async def insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
         # SQLAlchemy stores datetimes in SQLite as this text; write them the same way.
@@ -263,9 +290,10 @@ class SqliteTarget(Target):
         finally:
             await loader.dispose()
 
-    def statement(self, query: Executable, variant: Variant) -> tuple[Executable, dict[str, Any]]:
-        # SQLAlchemy renders no table hints on SQLite, so splice the hint into the compiled text;
-        # every SQLite variant goes this way so they differ only by the hint.
+    def sql(self, query: Executable, variant: Variant) -> tuple[str, dict[str, Any]]:
+        """The compiled text with the variant's hint, and its named parameters."""
+        # SQLAlchemy renders no table hints on SQLite, so splice the hint into the text; every
+        # SQLite variant goes this way so that they differ only by the hint.
         compiled = query.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
         sql = str(compiled)
         if variant.sqlite_hint:
@@ -273,6 +301,10 @@ class SqliteTarget(Target):
             assert hinted != sql, "the hint did not apply"
             sql = hinted
         params = {k: str(v) if isinstance(v, str) else v for k, v in compiled.params.items()}
+        return sql, params
+
+    def statement(self, query: Executable, variant: Variant) -> tuple[Executable, dict[str, Any]]:
+        sql, params = self.sql(query, variant)
         return select(Report).from_statement(text(sql)), params
 
     async def explain(
@@ -281,6 +313,32 @@ class SqliteTarget(Target):
         sql = str(query.compile(dialect=self._dialect))  # type: ignore[attr-defined]
         rows = await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"), params)
         return [row[3] for row in rows]
+
+    def engine_pass(self, points: list[Lookup]) -> dict[str, list[EngineSample]]:
+        """Every variant again through the plain sqlite3 module, in this thread: the engine's
+        time without aiosqlite's thread hops and the ORM (run with no other connection busy)."""
+        out: dict[str, list[EngineSample]] = {}
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            for variant in self.variants:
+                for setup in variant.setup:
+                    conn.execute(setup)
+                try:
+                    queries = [self.sql(lookup_query(p), variant) for p in points]
+                    for sql, params in queries[:WARMUP]:
+                        conn.execute(sql, params).fetchall()
+                    samples = []
+                    for sql, params in queries:
+                        started = time.perf_counter()
+                        conn.execute(sql, params).fetchall()
+                        samples.append(EngineSample(time.perf_counter() - started))
+                    out[variant.name] = samples
+                finally:
+                    for teardown in variant.teardown:
+                        conn.execute(teardown)
+        finally:
+            conn.close()
+        return out
 
 
 class PostgresTarget(Target):
@@ -298,16 +356,27 @@ class PostgresTarget(Target):
         finally:
             await conn.close()
 
+    @staticmethod
+    def _literal(session: AsyncSession, query: Executable) -> str:
+        dialect = session.get_bind().dialect
+        return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))  # type: ignore[attr-defined]
+
     async def explain(
         self, session: AsyncSession, query: Executable, params: dict[str, Any]
     ) -> list[str]:
-        sql = str(
-            query.compile(  # type: ignore[attr-defined]
-                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
-            )
-        )
-        rows = await session.execute(text(f"EXPLAIN {sql}"))
+        rows = await session.execute(text(f"EXPLAIN {self._literal(session, query)}"))
         return [row[0] for row in rows]
+
+    async def engine_sample(self, session: AsyncSession, query: Executable) -> EngineSample | None:
+        # The server's execution time and pages touched; TIMING OFF keeps the instrumentation
+        # overhead out of it.
+        sql = f"EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) {self._literal(session, query)}"
+        report = (await session.execute(text(sql))).scalar_one()
+        if isinstance(report, str):
+            report = json.loads(report)
+        plan = report[0]["Plan"]
+        buffers = plan.get("Shared Hit Blocks", 0) + plan.get("Shared Read Blocks", 0)
+        return EngineSample(report[0]["Execution Time"] / 1000, buffers)
 
 
 @asynccontextmanager
@@ -333,13 +402,21 @@ async def temporary_postgres(server_url: str) -> AsyncIterator[str]:
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def summary(latencies: list[float]) -> dict[str, float]:
+def summary(latencies: list[float], prefix: str = "") -> dict[str, float]:
     ordered = sorted(latencies)
     return {
-        "p50_ms": round(percentile(ordered, 50) * 1000, 3),
-        "p99_ms": round(percentile(ordered, 99) * 1000, 3),
-        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+        f"{prefix}p50_ms": round(percentile(ordered, 50) * 1000, 3),
+        f"{prefix}p99_ms": round(percentile(ordered, 99) * 1000, 3),
+        f"{prefix}mean_ms": round(statistics.fmean(ordered) * 1000, 3),
     }
+
+
+def engine_summary(samples: list[EngineSample]) -> dict[str, float]:
+    out = summary([s.seconds for s in samples], prefix="engine_")
+    buffers = [s.buffers for s in samples if s.buffers is not None]
+    if buffers:
+        out["engine_buffers_mean"] = round(statistics.fmean(buffers), 1)
+    return out
 
 
 async def run_variant(target: Target, variant: Variant, points: list[Lookup]) -> dict[str, Any]:
@@ -373,6 +450,11 @@ async def run_variant(target: Target, variant: Variant, points: list[Lookup]) ->
                     latencies.append(time.perf_counter() - started)
                     matches.append(len(within))
                     session.expunge_all()
+                engine: list[EngineSample] = []
+                for point in points:
+                    sample = await target.engine_sample(session, lookup_query(point))
+                    if sample is not None:
+                        engine.append(sample)
             finally:
                 await session.close()
                 await transaction.rollback()
@@ -380,6 +462,7 @@ async def run_variant(target: Target, variant: Variant, points: list[Lookup]) ->
         await db.dispose()
     return {
         **summary(latencies),
+        **(engine_summary(engine) if engine else {}),
         "mean_matches": round(statistics.fmean(matches), 2),
         "setup_seconds": round(setup_seconds, 2),
         "plan": plan,
@@ -476,10 +559,16 @@ async def bench_target(
                 elif found != reference:
                     raise SystemExit(f"{target.name} {variant.name}: different results")
                 entry["variants"][variant.name] = result
+            if isinstance(target, SqliteTarget):
+                passes = await asyncio.to_thread(target.engine_pass, points)
+                for name, samples in passes.items():
+                    entry["variants"][name].update(engine_summary(samples))
+            for name, result in entry["variants"].items():
                 print(
-                    f"  {variant.name:<22} p50 {result['p50_ms']:>9.3f} ms  "
-                    f"p99 {result['p99_ms']:>9.3f} ms  matches {result['mean_matches']:.2f}  "
-                    f"{scan_lines(result['plan'])}",
+                    f"  {name:<22} p50 {result['p50_ms']:>8.3f} ms  p99 {result['p99_ms']:>8.3f} ms"
+                    f"  engine p50 {result['engine_p50_ms']:>8.3f} ms  "
+                    f"p99 {result['engine_p99_ms']:>8.3f} ms  matches {result['mean_matches']:.2f}"
+                    f"  {scan_lines(result['plan'])[:90]}",
                     flush=True,
                 )
             entry["bot_lookup"] = await run_bot_lookup(db, points)
@@ -509,6 +598,8 @@ def growth(per_size: dict[str, Any]) -> dict[str, Any]:
         ratios[name] = {
             "p50": round(result["p50_ms"] / base["p50_ms"], 2),
             "p99": round(result["p99_ms"] / base["p99_ms"], 2),
+            "engine_p50": round(result["engine_p50_ms"] / base["engine_p50_ms"], 2),
+            "engine_p99": round(result["engine_p99_ms"] / base["engine_p99_ms"], 2),
         }
     ratios["bot_lookup"] = {
         "p50": round(large["bot_lookup"]["p50_ms"] / small["bot_lookup"]["p50_ms"], 2),

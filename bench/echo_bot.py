@@ -23,7 +23,10 @@ def main() -> None:
         .token(os.environ["ECHO_TOKEN"])
         .base_url(os.environ["ECHO_BASE_URL"])
         .concurrent_updates(256)
+        # The same HTTP pool settings as Commitment Watch's, so only the work per update differs.
         .connection_pool_size(64)
+        .pool_timeout(30.0)
+        .get_updates_connection_pool_size(2)
         .build()
     )
     application.add_handler(MessageHandler(filters.ALL, echo))

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -98,6 +99,15 @@ async def _migrate(settings: Settings) -> None:
         await database.dispose()
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (Linux, macOS): the same bot, less CPU per update."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -127,5 +137,6 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, token, register_handlers))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(_serve(settings, token, register_handlers))
     return 0

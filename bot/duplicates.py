@@ -40,7 +40,9 @@ class NearbyReport:
 
 
 @dataclass(frozen=True)
-class _Box:
+class SearchBox:
+    """A latitude/longitude box that does not cross the antimeridian (west <= east)."""
+
     south: float
     west: float
     north: float
@@ -50,7 +52,7 @@ class _Box:
     center_lon: float | None
 
 
-def search_boxes(lat: float, lon: float, radius_m: float) -> list[_Box]:
+def search_boxes(lat: float, lon: float, radius_m: float) -> list[SearchBox]:
     """Boxes that together hold every point within radius_m of (lat, lon), none crossing the
     antimeridian.
 
@@ -63,23 +65,21 @@ def search_boxes(lat: float, lon: float, radius_m: float) -> list[_Box]:
     dlat = math.degrees(d) + _EDGE_DEG
     south, north = lat - dlat, lat + dlat
     if north >= 90.0 or south <= -90.0:
-        return [_Box(max(-90.0, south), -180.0, min(90.0, north), 180.0, None)]
+        return [SearchBox(max(-90.0, south), -180.0, min(90.0, north), 180.0, None)]
     ratio = min(1.0, math.sin(d) / math.cos(math.radians(lat)))
-    dlon = math.degrees(math.asin(ratio)) + _EDGE_DEG
-    if dlon >= 180.0:
-        return [_Box(south, -180.0, north, 180.0, None)]
+    dlon = math.degrees(math.asin(ratio)) + _EDGE_DEG  # at most 90 degrees here
     west, east = lon - dlon, lon + dlon
     if west < -180.0:
         return [
-            _Box(south, -180.0, north, east, lon),
-            _Box(south, west + 360.0, north, 180.0, lon + 360.0),
+            SearchBox(south, -180.0, north, east, lon),
+            SearchBox(south, west + 360.0, north, 180.0, lon + 360.0),
         ]
     if east > 180.0:
         return [
-            _Box(south, west, north, 180.0, lon),
-            _Box(south, -180.0, north, east - 360.0, lon - 360.0),
+            SearchBox(south, west, north, 180.0, lon),
+            SearchBox(south, -180.0, north, east - 360.0, lon - 360.0),
         ]
-    return [_Box(south, west, north, east, lon)]
+    return [SearchBox(south, west, north, east, lon)]
 
 
 def preview_of(report: Report, max_chars: int = PREVIEW_CHARS) -> str:

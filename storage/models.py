@@ -148,6 +148,9 @@ class Report(Base):
         Index("ix_reports_commitment_status", "commitment_id", "status"),
         Index("ix_reports_created", "created_at"),
         Index("ix_reports_lat_lon", "latitude", "longitude"),
+        # Nearby duplicates on one commitment: SQLite's planner otherwise prefers the
+        # commitment/status index and reads every open report of the commitment (bench/).
+        Index("ix_reports_commitment_lat_lon", "commitment_id", "latitude", "longitude"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:16:24.913884
+Create Date: 2026-11-22 07:34:50.535039
 """
 
 from __future__ import annotations
@@ -216,6 +216,11 @@ def upgrade() -> None:
             "ix_reports_citizen_created", ["citizen_id", "created_at"], unique=False
         )
         batch_op.create_index(
+            "ix_reports_commitment_lat_lon",
+            ["commitment_id", "latitude", "longitude"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_reports_commitment_status", ["commitment_id", "status"], unique=False
         )
         batch_op.create_index("ix_reports_created", ["created_at"], unique=False)
@@ -389,6 +394,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_reports_lat_lon")
         batch_op.drop_index("ix_reports_created")
         batch_op.drop_index("ix_reports_commitment_status")
+        batch_op.drop_index("ix_reports_commitment_lat_lon")
         batch_op.drop_index("ix_reports_citizen_created")
 
     op.drop_table("reports")
