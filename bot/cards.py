@@ -55,6 +55,7 @@ class Card:
     text: str
     markup: InlineKeyboardMarkup | None
     photo_hashes: list[str]
+    voice_file_id: str | None = None
 
 
 def map_link(latitude: float, longitude: float) -> str:
@@ -79,7 +80,9 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
     with use_locale(services.settings.staff_locale):
         text = _card_text(services, report, supporters, history, questions, candidates)
         markup = _card_markup(report, menu, candidates)
-    return Card(report.id, text, markup, [p.content_sha256 for p in report.photos])
+    return Card(
+        report.id, text, markup, [p.content_sha256 for p in report.photos], report.voice_file_id
+    )
 
 
 async def _duplicate_candidates(services: Services, report: Report) -> list[NearbyReport]:

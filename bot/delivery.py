@@ -14,7 +14,7 @@ from telegram import Bot, ForceReply, InputMediaPhoto
 from bot.cards import build_card
 from bot.context import Services
 from bot.dispatcher import Outgoing, PermanentFailure, Sender
-from bot.i18n import _, negotiate, use_locale
+from bot.i18n import _, choose_locale, use_locale
 from bot.lifecycle import Status, status_label
 from bot.moderation import REJECT_REASONS
 from bot.outbox import Kind
@@ -26,8 +26,9 @@ MAX_ALBUM = 10
 
 
 def citizen_locale(services: Services, citizen: Citizen) -> str:
-    default = services.settings.default_locale
-    return citizen.language or negotiate(citizen.telegram_language, default)
+    return choose_locale(
+        citizen.language, citizen.telegram_language, services.settings.default_locale
+    )
 
 
 def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
@@ -45,6 +46,10 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
         reply_to = None
+        if card.voice_file_id:
+            # Voice notes are forwarded as recorded: moderators listen to them here.
+            voice = await bot.send_voice(chat_id, card.voice_file_id)
+            reply_to = voice.message_id
         if card.photo_hashes:
             photos = await _photo_bytes(services, card.photo_hashes[:MAX_ALBUM])
             if len(photos) == 1:

@@ -56,6 +56,7 @@ class Kind(StrEnum):
 
 
 KIND_LABELS = {
+    # Translators: this and the next four are buttons; keep the emoji and keep them short.
     Kind.PROBLEM: N_("⚠️ A problem"),
     Kind.PROGRESS: N_("🏗 Progress seen"),
     Kind.STALLED: N_("⏸ Not started or stalled"),

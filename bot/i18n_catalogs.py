@@ -57,17 +57,17 @@ Key = tuple[str | tuple[str, ...], str | None]
 # --- paths ----------------------------------------------------------------------------------------
 
 
-def po_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str, locales_dir: Path = LOCALES_DIR) -> Path:
+    return locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def mo_path(locale: str) -> Path:
-    return po_path(locale).with_suffix(".mo")
+def mo_path(locale: str, locales_dir: Path = LOCALES_DIR) -> Path:
+    return po_path(locale, locales_dir).with_suffix(".mo")
 
 
-def catalog_locales() -> list[str]:
+def catalog_locales(locales_dir: Path = LOCALES_DIR) -> list[str]:
     """Every language with a .po in locales/, sorted."""
-    return sorted(p.parent.parent.name for p in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
 # --- running pybabel --------------------------------------------------------------------------------
@@ -140,8 +140,9 @@ def init(locale: str) -> int:
 
 
 def read_catalog(path: Path, locale: str | None = None) -> Catalog:
+    """A .po or .pot; a syntax error raises (babel.messages.pofile.PoFileError)."""
     with path.open("rb") as handle:
-        return read_po(handle, locale=locale, domain=DOMAIN)
+        return read_po(handle, locale=locale, domain=DOMAIN, abort_invalid=True)
 
 
 def messages_in_code() -> dict[Key, list[str]]:
@@ -194,6 +195,8 @@ def placeholders(text: str) -> set[str]:
 
 
 _TAG = re.compile(r"</?[a-z]+[^>]*>")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}|</?[a-z]+[^>]*>")
 
 
 def html_tags(text: str) -> list[str]:
@@ -255,23 +258,34 @@ def _message_problems(message: Message, catalog: Catalog, required: bool) -> Ite
         lead = leading_symbols(sources[0])
         if lead and not text.startswith(lead):
             yield f"does not start with {lead!r} like the English: {label}"
-        if required and text in sources and len(text.split()) > 1:
+        if required and text in sources and len(_WORD.findall(_PLACEHOLDER.sub("", text))) > 1:
             yield f"copied from English: {label}"
 
 
-def translation_problems(locale: str) -> list[str]:
+def translation_problems(
+    locale: str, locales_dir: Path = LOCALES_DIR, template: Path = TEMPLATE
+) -> list[str]:
     """Every message of the template translated (except in English), and translated safely."""
-    path = po_path(locale)
+    path = po_path(locale, locales_dir)
     if not path.is_file():
-        return [f"{path.relative_to(PROJECT_ROOT)} is missing: run init {locale}"]
-    catalog = read_catalog(path, locale)
+        return [f"{locale}: {path.name} is missing: run init {locale}"]
+    try:
+        catalog = read_catalog(path, locale)
+    except Exception as error:  # a syntax error: compile_problems says so too
+        return [f"{locale}: {path.name} cannot be read: {error}"]
     problems = []
     if catalog.fuzzy:
         problems.append("the catalog header is marked fuzzy, so pybabel compile skips it")
     required = locale != SOURCE_LOCALE
-    if TEMPLATE.is_file():
-        missing = _keys(read_catalog(TEMPLATE)) - _keys(catalog)
-        problems += [f"missing (run update): {key[0]!r}" for key in sorted(missing, key=repr)]
+    if template.is_file():
+        expected, present = _keys(read_catalog(template)), _keys(catalog)
+        problems += [
+            f"missing (run update): {key[0]!r}" for key in sorted(expected - present, key=repr)
+        ]
+        problems += [
+            f"not in the template (run update): {key[0]!r}"
+            for key in sorted(present - expected, key=repr)
+        ]
     for message in catalog:
         if message.id:
             problems += _message_problems(message, catalog, required)
@@ -287,22 +301,31 @@ def compiled(catalog: Catalog) -> dict[Key, object]:
 
 
 def _mo_messages(catalog: Catalog) -> dict[Key, object]:
-    messages: dict[Key, object] = {(m.id, m.context): m.string for m in catalog if m.id}
+    messages: dict[Key, object] = {
+        (_frozen(m.id), m.context): _frozen(m.string) for m in catalog if m.id
+    }
     messages[("", "Plural-Forms")] = catalog.plural_forms
     return messages
 
 
-def compile_problems(locale: str) -> list[str]:
+def _frozen(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def compile_problems(locale: str, locales_dir: Path = LOCALES_DIR) -> list[str]:
     """The .po compiles, and the checked-in .mo is exactly what it compiles to."""
+    po, mo = po_path(locale, locales_dir), mo_path(locale, locales_dir)
     try:
-        expected = compiled(read_catalog(po_path(locale), locale))
+        expected = compiled(read_catalog(po, locale))
     except Exception as error:  # a syntax error anywhere in the .po
-        return [f"{locale}: {po_path(locale).name} does not compile: {error}"]
-    mo = mo_path(locale)
+        return [f"{locale}: {po.name} does not compile: {error}"]
     if not mo.is_file():
-        return [f"{locale}: {mo.relative_to(PROJECT_ROOT)} is missing: run compile"]
-    with mo.open("rb") as handle:
-        actual = _mo_messages(read_mo(handle))
+        return [f"{locale}: {mo.name} is missing: run compile"]
+    try:
+        with mo.open("rb") as handle:
+            actual = _mo_messages(read_mo(handle))
+    except Exception as error:  # not a .mo file at all
+        return [f"{locale}: {mo.name} cannot be read (run compile): {error}"]
     if actual != expected:
         changed = sorted(
             (
@@ -311,9 +334,7 @@ def compile_problems(locale: str) -> list[str]:
                 if expected.get(key) != actual.get(key)
             ),
         )
-        return [
-            f"{locale}: {mo.name} is older than {po_path(locale).name} (run compile): {changed[:3]}"
-        ]
+        return [f"{locale}: {mo.name} is older than {po.name} (run compile): {changed[:3]}"]
     return []
 
 

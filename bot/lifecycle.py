@@ -64,6 +64,7 @@ PUBLIC_CLOSED = frozenset(
 PUBLIC = PUBLIC_OPEN | PUBLIC_CLOSED
 
 _LABELS = {
+    # Translators: a report's status, shown after "Status:" and in notices; lower case.
     Status.DRAFT: N_("draft"),
     Status.PENDING_REVIEW: N_("received, waiting for review"),
     Status.PUBLISHED: N_("published, sent to the agency"),

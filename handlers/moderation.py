@@ -17,7 +17,8 @@ from bot import moderation
 from bot.cards import build_card, parse_card_button
 from bot.context import BotContext
 from bot.flags import mask_personal_data
-from bot.i18n import _, current_locale, use_locale
+from bot.formatting import format_number
+from bot.i18n import _, current_locale, ngettext, use_locale
 from bot.lifecycle import Actor, status_label
 from bot.moderation import Moderation
 from bot.moderators import is_moderator
@@ -193,9 +194,11 @@ async def queue(update: Update, context: BotContext) -> None:
     waited = format_timedelta(services.clock() - oldest, locale=current_locale()) if oldest else ""
     await context.bot.send_message(
         chat.id,
-        _("{count} report(s) wait for review; the oldest has waited {waited}.").format(
-            count=count, waited=waited
-        ),
+        ngettext(
+            "{count} report waits for review; it has waited {waited}.",
+            "{count} reports wait for review; the oldest has waited {waited}.",
+            count,
+        ).format(count=count, waited=waited),
     )
     for report_id in next_ids:
         card = await build_card(services, report_id)
@@ -230,7 +233,9 @@ def _error_text(error: moderation.ModerationError) -> str:
                 code=escape(code[:60])
             )
         case moderation.TextInvalid():
-            return _("That text is empty or too long (at most 2,000 characters).")
+            return _("That text is empty or too long (at most {max} characters).").format(
+                max=format_number(moderation.MAX_PUBLIC_TEXT)
+            )
         case moderation.UnknownReason():
             return _("This button is no longer valid.")
     return _("That did not work; please try again.")

@@ -355,7 +355,7 @@ async def test_queue_shows_what_waits(harness: Harness, staff: Staff) -> None:
     await card_for(staff, ref_two)
     await staff.ada.send_text("/queue", chat=staff.group)
     summary = await expect(staff.group, "wait for review")
-    assert text_of(summary).startswith("2 report(s)")
+    assert text_of(summary).startswith("2 reports wait for review")
     assert "✅ Approve" in (await expect(staff.group, ref_one)).buttons
     assert "✅ Approve" in (await expect(staff.group, ref_two)).buttons
     await staff.outsider.send_text("/queue", chat=staff.group)
