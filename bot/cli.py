@@ -136,7 +136,9 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
-    with contextlib.suppress(KeyboardInterrupt):
-        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(_serve(settings, token, register_handlers))
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        asyncio.Runner(loop_factory=event_loop_factory()) as runner,
+    ):
+        runner.run(_serve(settings, token, register_handlers))
     return 0

@@ -362,3 +362,28 @@ async def test_queue_shows_what_waits(harness: Harness, staff: Staff) -> None:
     await staff.ada.send_text("/queue", chat=staff.group)
     again = await expect(staff.group, "wait for review")
     assert again is not None
+
+
+async def test_granted_moderator_outside_the_group_may_act(harness: Harness, staff: Staff) -> None:
+    from storage.queries import roles
+
+    citizen = harness.user("en")
+    reference = await send_report(citizen)
+    card = await card_for(staff, reference)
+    async with harness.db.write() as session:
+        await roles.grant(session, staff.outsider.id, "moderator", harness.services.clock())
+    await staff.outsider.press_button("✅ Approve", message=card)
+    await expect(citizen, "was approved and published")
+    assert (await report_row(harness, reference)).status == "published"
+
+
+async def test_refusals_are_logged(
+    harness: Harness, staff: Staff, caplog: pytest.LogCaptureFixture
+) -> None:
+    citizen = harness.user("en")
+    reference = await send_report(citizen)
+    report = await report_row(harness, reference)
+    with caplog.at_level("WARNING", logger="handlers.moderation"):
+        query_id = await staff.outsider.send_callback(f"m:{report.id}:ok", message=None)
+        await staff.outsider.wait_for_callback_answer(query_id, timeout=10)
+    assert f"refused card action 'ok' from user {staff.outsider.id}" in caplog.text

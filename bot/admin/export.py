@@ -39,7 +39,7 @@ PUBLIC_FIELDS = (
     "created_at",
     "updated_at",
 )
-PRIVATE_FIELDS = ("citizen_id",)
+PRIVATE_FIELDS = ("citizen_id", "original_text")
 BATCH_SIZE = 1000
 
 
@@ -116,7 +116,7 @@ def _record(row: Row, private: bool) -> dict[str, Any]:
         "reference": row.reference,
         "commitment_code": row.commitment_code,
         "kind": row.kind,
-        "public_text": row.text,
+        "public_text": row.public_text,
         "language": row.language,
         "latitude": row.latitude,
         "longitude": row.longitude,
@@ -126,6 +126,7 @@ def _record(row: Row, private: bool) -> dict[str, Any]:
     }
     if private:
         record["citizen_id"] = row.citizen_id
+        record["original_text"] = row.original_text
     return record
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commitment, Report
@@ -25,13 +25,14 @@ class ReportFilter:
 async def stream_reports(
     session: AsyncSession, where: ReportFilter, batch_size: int = 1000
 ) -> AsyncIterator[Row]:
-    """Rows of (reference, commitment_code, kind, text, language, latitude, longitude, status,
+    """Rows of (reference, commitment_code, kind, public_text, language, latitude, longitude, status,
     created_at, updated_at[, citizen_id]); at most `batch_size` rows are held at a time."""
     columns = [
         Report.reference,
         Commitment.code.label("commitment_code"),
         Report.kind,
-        Report.text,
+        # What the public may read: the moderator's redacted text where there is one.
+        func.coalesce(Report.public_text, Report.text).label("public_text"),
         Report.language,
         Report.latitude,
         Report.longitude,
@@ -40,7 +41,7 @@ async def stream_reports(
         Report.updated_at,
     ]
     if where.include_citizen:
-        columns.append(Report.citizen_id)
+        columns += [Report.citizen_id, Report.text.label("original_text")]
     query = (
         select(*columns)
         .join(Commitment, Commitment.id == Report.commitment_id)

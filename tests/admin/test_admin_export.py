@@ -296,3 +296,23 @@ def test_stats_on_an_empty_database(cli: Cli) -> None:
 @pytest.mark.parametrize("value", ["0", "-3", "ten"])
 def test_stats_top_must_be_positive(cli: Cli, value: str) -> None:
     assert_one_line_error(cli("stats", "--top", value), "--top: expected a whole number", code=2)
+
+
+def test_redacted_text_is_what_the_public_gets(cli: Cli, db_url: str, reports: None) -> None:
+    import sqlite3
+
+    path = db_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "UPDATE reports SET text = 'Call +234 803 123 4567', public_text = 'Call [...]' "
+            "WHERE reference = 'R-ACK'"
+        )
+    public = {r["reference"]: r for r in parse_csv(cli("export").out)}
+    assert public["R-ACK"]["public_text"] == "Call [...]"
+    assert (
+        "+234" not in cli("export").out and "+234" not in cli("export", "--format", "geojson").out
+    )
+    private = {r["reference"]: r for r in parse_csv(cli("export", "--include-private").out)}
+    assert private["R-ACK"]["public_text"] == "Call [...]"
+    assert private["R-ACK"]["original_text"] == "Call +234 803 123 4567"
+    assert private["R-PUB"]["original_text"] == private["R-PUB"]["public_text"]
