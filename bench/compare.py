@@ -97,11 +97,13 @@ async def compare(
                     )
                 peaks = {"echo": echo_bot.peak_rss_mb(), "commitment_watch": our_bot.peak_rss_mb()}
             finally:
-                echo_log = await echo_bot.stop()
-                our_log = await our_bot.stop()
-                Path("/tmp/echo_bot.log").write_text(echo_log)
-                Path("/tmp/our_bot.log").write_text(our_log)
-    return summarize(users, rounds, runs, peaks)
+                logs = {"echo": await echo_bot.stop(), "commitment_watch": await our_bot.stop()}
+    results = summarize(users, rounds, runs, peaks)
+    # A round with errors is explained by the end of that bot's log.
+    results["log_tails"] = {
+        name: logs[name][-1500:] for name in logs if results["summary"][name]["errors"]
+    }
+    return results
 
 
 def summarize(
