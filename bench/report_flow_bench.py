@@ -69,7 +69,9 @@ async def citizen(user: SimulatedUser, latencies: list[float]) -> int:
     await step(user.send_text("The road surface is broken near the junction."), "Where is it?")
     # Each citizen somewhere else (about 1 km apart), so none is offered another's report.
     spot = user.id % 10_000
-    await step(user.send_location(9.0 + (spot % 100) * 0.01, 7.0 + (spot // 100) * 0.01), "Add photos")
+    await step(
+        user.send_location(9.0 + (spot % 100) * 0.01, 7.0 + (spot // 100) * 0.01), "Add photos"
+    )
     await step(user.send_photo(PHOTO), "1 photo added")
     await step(user.press_button("✅ Done with photos"), "Your report")
     await step(user.press_button("✅ Send report"), "Reference:")
