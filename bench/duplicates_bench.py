@@ -43,9 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +67,7 @@ from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Citizen, Commitment, Report
 from storage.queries.duplicates import open_reports_near_query
+from storage.scratch import temporary_postgres_database
 
 COMMITMENTS = 500
 CITIZENS = 2_000
@@ -379,26 +378,6 @@ class PostgresTarget(Target):
         return EngineSample(report[0]["Execution Time"] / 1000, buffers)
 
 
-@asynccontextmanager
-async def temporary_postgres(server_url: str) -> AsyncIterator[str]:
-    url = make_url(server_url.replace("postgresql://", "postgresql+asyncpg://", 1))
-    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"cw_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 # --- measuring ---------------------------------------------------------------------------------
 
 
@@ -616,7 +595,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         results["sqlite"] = await bench_target(SqliteTarget(url), args.sizes, points, args.seed)
     if args.postgres_url:
-        async with temporary_postgres(args.postgres_url) as url:
+        async with temporary_postgres_database(args.postgres_url) as url:
             results["postgresql"] = await bench_target(
                 PostgresTarget(url), args.sizes, points, args.seed
             )

@@ -12,6 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.button_data import ButtonData, decode, encode
 from bot.catalog import title_of
 from bot.context import Services
 from bot.drafting import KIND_LABELS, Kind
@@ -25,28 +26,19 @@ from storage.models import Report, ReportEvent, ReportQuestion
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
 
-MAX_CALLBACK = 64
 
-
-@dataclass(frozen=True)
-class CardButton:
-    report_id: int
-    action: str
-    argument: str = ""
+class CardButton(ButtonData):
+    @property
+    def report_id(self) -> int:
+        return self.key
 
 
 def card_button(report_id: int, action: str, argument: str | int = "") -> str:
-    data = f"m:{report_id}:{action}" + (f":{argument}" if argument != "" else "")
-    if len(data.encode()) > MAX_CALLBACK:
-        raise ValueError(data)
-    return data
+    return encode("m", report_id, action, argument)
 
 
 def parse_card_button(data: str) -> CardButton | None:
-    parts = data.split(":", 3)
-    if len(parts) < 3 or parts[0] != "m" or not parts[1].isdigit():
-        return None
-    return CardButton(int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "")
+    return decode("m", data, CardButton)
 
 
 @dataclass(frozen=True)

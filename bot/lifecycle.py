@@ -135,19 +135,7 @@ async def transition(
     if not can_transition(current, wanted):
         raise InvalidTransition(current, wanted)
     report.status = wanted
-    report.updated_at = at
-    return await report_queries.add_event(
-        session,
-        report.id,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        from_status=current,
-        to_status=wanted,
-        note=note,
-        at=at,
-        action="status",
-    )
+    return await _event(session, report, "status", actor, at, current, note)
 
 
 async def record_action(
@@ -162,6 +150,19 @@ async def record_action(
     """An event that keeps the status (redacted, moved, asked, answered, supported)."""
     if report.status in (Status.REJECTED, Status.DUPLICATE):
         raise InvalidTransition(report.status, action)
+    return await _event(session, report, action, actor, at, report.status, note)
+
+
+async def _event(
+    session: AsyncSession,
+    report: Report,
+    action: str,
+    actor: Actor,
+    at: datetime,
+    from_status: str,
+    note: str | None,
+) -> ReportEvent:
+    """Append the event (the report's status is already the new one)."""
     report.updated_at = at
     return await report_queries.add_event(
         session,
@@ -169,7 +170,7 @@ async def record_action(
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_name=actor.name,
-        from_status=report.status,
+        from_status=from_status,
         to_status=report.status,
         note=note,
         at=at,

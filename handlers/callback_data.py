@@ -6,30 +6,22 @@ draft it was drawn for. Telegram allows at most 64 bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-MAX_BYTES = 64
+from bot.button_data import ButtonData, decode, encode
 
 
-@dataclass(frozen=True)
-class DraftButton:
-    version: int
-    action: str
-    argument: str = ""
+class DraftButton(ButtonData):
+    @property
+    def version(self) -> int:
+        """The draft version the button was drawn for."""
+        return self.key
 
 
 def draft_button(version: int, action: str, argument: str | int = "") -> str:
-    data = f"d:{version}:{action}" + (f":{argument}" if argument != "" else "")
-    if len(data.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data too long: {data!r}")
-    return data
+    return encode("d", version, action, argument)
 
 
 def parse_draft_button(data: str) -> DraftButton | None:
-    parts = data.split(":", 3)
-    if len(parts) < 3 or parts[0] != "d" or not parts[1].isdigit():
-        return None
-    return DraftButton(int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "")
+    return decode("d", data, DraftButton)
 
 
 def int_argument(button: DraftButton) -> int | None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.emulator import BotApiEmulator
 from storage.models import Citizen, Draft
 from tests.support.conversation import expect, text_of
+from tests.support.flows import open_report
 from tests.support.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,11 +47,7 @@ async def test_command_menu_is_published(harness: Harness) -> None:
 async def test_one_users_updates_in_order_while_others_proceed(harness: Harness) -> None:
     emulator = harness.emulator
     amina, bola = harness.user("en"), harness.user("en")
-    await amina.send_command("start", "c_KAD-RD-017")
-    await amina.press_button("✅ I agree", message=await expect(amina, "privacy"))
-    await expect(amina, "What kind of feedback")
-    await amina.press_button("⚠️ A problem")
-    await expect(amina, "Describe what you see")
+    await open_report(amina)
     await amina.send_text("Potholes all along the road near the market.")
     await expect(amina, "Where is it?")
     await amina.press_reply_button("➡️ Continue without location")

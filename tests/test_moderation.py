@@ -25,6 +25,7 @@ from tests.support.conversation import (
     reference_in,
     text_of,
 )
+from tests.support.flows import open_report
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000777
@@ -64,12 +65,7 @@ async def send_report(
     different: bool = True,
 ) -> str:
     """A citizen reports; returns the reference."""
-    await citizen.send_command("start", f"c_{code}")
-    notice = await expect(citizen, "privacy")
-    await citizen.press_button("✅ I agree", message=notice)
-    await expect(citizen, "What kind of feedback")
-    await citizen.press_button("⚠️ A problem")
-    await expect(citizen, "Describe what you see")
+    await open_report(citizen, code)
     await citizen.send_text(text)
     await expect(citizen, "Where is it?")
     if location is None:
@@ -193,11 +189,7 @@ async def test_duplicate_offered_supported_and_merged(harness: Harness, staff: S
     original = await send_report(first, "Big pothole in front of the Kawo mosque.")
     await card_for(staff, original)
     # The second citizen is 40 m away: the bot offers the open report; they support it.
-    await second.send_command("start", "c_KAD-RD-017")
-    await second.press_button("✅ I agree", message=await expect(second, "privacy"))
-    await expect(second, "What kind of feedback")
-    await second.press_button("⚠️ A problem")
-    await expect(second, "Describe what you see")
+    await open_report(second)
     await second.send_text("The same pothole is getting deeper every week.")
     await expect(second, "Where is it?")
     await second.send_location(10.57346, 7.44120)

@@ -8,25 +8,12 @@ from bot.deeplinks import commitment_payload
 from bot.emulator import SimulatedUser
 from storage.models import Citizen, Draft, Report
 from tests.support.conversation import expect, has_metadata, jpeg_with_gps, png_image, text_of
+from tests.support.flows import open_report
 from tests.support.harness import Harness
 
 
-async def consent_and_reach_description(
-    citizen: SimulatedUser, code: str = "KAD-RD-017"
-) -> dict[str, str]:
-    """Returns the kind buttons' callback data as drawn, to replay them later."""
-    await citizen.send_command("start", commitment_payload(code))
-    notice = await expect(citizen, "privacy")
-    await citizen.press_button("✅ I agree", message=notice)
-    kind_message = await expect(citizen, "What kind of feedback")
-    kind_buttons = {label: kind_message.callback_data(label) for label in kind_message.buttons}
-    await citizen.press_button("⚠️ A problem")
-    await expect(citizen, "Describe what you see")
-    return kind_buttons
-
-
 async def reach_photos(citizen: SimulatedUser) -> None:
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_text("Water stands on the road after every rain.")
     await expect(citizen, "Where is it?")
     await citizen.press_reply_button("➡️ Continue without location")
@@ -84,7 +71,7 @@ async def test_project_command_opens_the_commitment(harness: Harness) -> None:
 
 async def test_text_too_short_or_too_long_is_refused_never_cut(harness: Harness) -> None:
     citizen = harness.user("en")
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_text("bad")
     await expect(citizen, "at least 10 characters")
     long_text = " ".join(["Ọ̀nà"] * 402)  # Yoruba with combining marks: 2,009 code points
@@ -100,7 +87,7 @@ async def test_text_too_short_or_too_long_is_refused_never_cut(harness: Harness)
 
 async def test_wrong_message_type_gets_a_hint_for_the_step(harness: Harness) -> None:
     citizen = harness.user("en")
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_text("The drain is blocked with sand and plastic.")
     await expect(citizen, "Where is it?")
     await citizen.send_sticker()
@@ -114,7 +101,7 @@ async def test_wrong_message_type_gets_a_hint_for_the_step(harness: Harness) -> 
 
 async def test_location_outside_region_or_impossible_is_refused(harness: Harness) -> None:
     citizen = harness.user("en")
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_text("The drain is blocked with sand and plastic.")
     await expect(citizen, "Where is it?")
     await citizen.send_location(51.5074, -0.1278)  # London, outside the Nigerian box
@@ -132,7 +119,7 @@ async def test_location_outside_region_or_impossible_is_refused(harness: Harness
 
 async def test_live_location_is_taken_at_its_first_position(harness: Harness) -> None:
     citizen = harness.user("en")
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_text("The bridge rail is broken on the east side.")
     await expect(citizen, "Where is it?")
     await citizen.send_location(10.50, 7.40, live_period=900)
@@ -178,7 +165,7 @@ async def test_photos_limits_files_and_metadata(harness: Harness) -> None:
 
 async def test_cancel_and_old_buttons(harness: Harness) -> None:
     citizen = harness.user("en")
-    kind_buttons = await consent_and_reach_description(citizen)
+    kind_buttons = await open_report(citizen)
     await citizen.send_command("cancel")
     await expect(citizen, "Your report was cancelled")
     assert await draft_of(harness, citizen) is None
@@ -190,7 +177,7 @@ async def test_cancel_and_old_buttons(harness: Harness) -> None:
 
 async def test_stale_and_forged_buttons_change_nothing(harness: Harness) -> None:
     alice, mallory = harness.user("en"), harness.user("en")
-    kind_buttons = await consent_and_reach_description(alice)
+    kind_buttons = await open_report(alice)
     before = await draft_of(harness, alice)
     assert before is not None
     # Alice's old kind button, pressed again after she moved on: out of date.
@@ -225,7 +212,7 @@ async def test_unknown_command_and_help(harness: Harness) -> None:
     await citizen.send_text("/frobnicate")
     listing = await expect(citizen, "I do not know that command")
     assert "/report" in text_of(listing) and "/status" in text_of(listing)
-    await consent_and_reach_description(citizen)
+    await open_report(citizen)
     await citizen.send_command("help")
     await expect(citizen, "Now: describe what you see")
 

@@ -10,20 +10,13 @@ from sqlalchemy import select
 
 from storage.models import Citizen, Report
 from tests.support.conversation import expect, reference_in, text_of
+from tests.support.flows import open_report
 from tests.support.harness import Harness
-
-
-async def start_report(citizen, code: str = "KAD-RD-017") -> None:
-    await citizen.send_command("start", f"c_{code}")
-    await citizen.press_button("✅ I agree", message=await expect(citizen, "privacy"))
-    await expect(citizen, "What kind of feedback")
-    await citizen.press_button("⏸ Not started or stalled")
-    await expect(citizen, "Describe what you see")
 
 
 async def test_voice_note_is_kept_as_the_description(harness: Harness) -> None:
     citizen = harness.user("en")
-    await start_report(citizen)
+    await open_report(citizen, kind="⏸ Not started or stalled")
     await citizen.send_voice(b"OggS" + bytes(200), duration=7)
     await expect(citizen, "Where is it?")
     await citizen.press_reply_button("➡️ Continue without location")
@@ -50,7 +43,7 @@ async def test_voice_note_at_the_wrong_step_gets_a_hint(harness: Harness) -> Non
 
 async def test_every_part_can_be_edited_from_the_summary(harness: Harness) -> None:
     citizen = harness.user("en")
-    await start_report(citizen)
+    await open_report(citizen, kind="⏸ Not started or stalled")
     await citizen.send_text("The contractor has not been seen for a month.")
     await expect(citizen, "Where is it?")
     await citizen.press_reply_button("➡️ Continue without location")
@@ -85,7 +78,7 @@ async def test_every_part_can_be_edited_from_the_summary(harness: Harness) -> No
 
 async def test_myreports_is_paged(harness: Harness) -> None:
     citizen = harness.user("en")
-    await start_report(citizen)
+    await open_report(citizen, kind="⏸ Not started or stalled")
     await citizen.send_command("cancel")
     await expect(citizen, "cancelled")
     # Seven earlier reports, written straight into the database.
