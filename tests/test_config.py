@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, RegionBounds, load_settings
+from bot.config import TELEGRAM_API_BASE_URL, ConfigError, RegionBounds, load_settings
 
 VALID_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -16,7 +16,8 @@ def test_defaults_are_sqlite_in_data_english_world(tmp_path: Path) -> None:
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.database_url.endswith("/data/commitment_watch.db")
     assert settings.default_locale == "en"
-    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.telegram_api_base_url == TELEGRAM_API_BASE_URL  # Telegram's own server
+    assert TELEGRAM_API_BASE_URL.startswith("https://") and TELEGRAM_API_BASE_URL.endswith("/bot")
     assert settings.region_bounds == RegionBounds()
     assert settings.moderator_chat_id is None
 
