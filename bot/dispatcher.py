@@ -84,6 +84,7 @@ class OutboxDispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        self._stopping = False
 
     async def _run(self) -> None:
         while not self._stopping:

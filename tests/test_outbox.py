@@ -1,0 +1,92 @@
+"""The outbox dispatcher: a failed send is retried later and delivered once; a citizen who blocked
+the bot fails for good without retries; nothing is lost in between."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import OutboxMessage
+from tests.support.conversation import expect, reference_in
+from tests.support.flows import open_report
+from tests.support.harness import Harness
+
+STAFF_CHAT = -1001000000888
+
+
+@pytest.fixture
+def harness_overrides() -> dict[str, Any]:
+    return {"moderator_chat_id": STAFF_CHAT}
+
+
+class Clock:
+    """A clock the test moves forward, so retry delays pass without waiting."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def outbox_rows(harness: Harness, kind: str) -> list[OutboxMessage]:
+    async with harness.db.read() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind))
+        return list(rows.all())
+
+
+async def finish_report(harness: Harness, citizen) -> str:
+    await open_report(citizen)
+    await citizen.send_text("The streetlights on the new road never worked.")
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    await expect(citizen, "Add photos")
+    await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+    await citizen.press_button("✅ Send report")
+    return reference_in(await expect(citizen, "Reference:"))
+
+
+async def test_card_survives_a_502_and_a_stopped_dispatcher(harness: Harness) -> None:
+    clock = Clock()
+    harness.services.clock = clock
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    dispatcher = harness.runner.dispatcher
+    await dispatcher.stop()  # as if the bot went down right after the report was stored
+    reference = await finish_report(harness, harness.user("en"))
+    rows = await outbox_rows(harness, "moderation_card")
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 0)]
+    # Back up (driven by hand here, one batch at a time), and Telegram answers with a 502.
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendMessage"}, limit=1)
+    assert await dispatcher.drain_once() == 1
+    assert await dispatcher.drain_once() == 0  # not due again before its retry delay
+    rows = await outbox_rows(harness, "moderation_card")
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 1)]
+    assert "Bad Gateway" in (rows[0].last_error or "")
+    assert not [m for m in group.messages if reference in (m.text or "")]
+    clock.now += timedelta(seconds=6)  # past the first retry delay
+    assert await dispatcher.drain_once() == 1
+    await expect(group, reference, timeout=15)
+    rows = await outbox_rows(harness, "moderation_card")
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 2)]
+    assert sum(reference in (m.text or "") for m in group.messages) == 1
+    assert await dispatcher.drain_once() == 0  # nothing is sent twice
+
+
+async def test_citizen_who_blocked_the_bot_is_not_retried(harness: Harness) -> None:
+    group = harness.emulator.add_group(
+        STAFF_CHAT, "staff", admins=[moderator := harness.user("en")]
+    )
+    citizen = harness.user("en")
+    reference = await finish_report(harness, citizen)
+    card = await expect(group, reference, timeout=15)
+    harness.emulator.block_bot(citizen.id, notify=False)
+    await moderator.press_button("✅ Approve", message=card)
+    await harness.emulator.wait_for_call("sendMessage", status=403, timeout=10)
+    await expect(group, "Approved by", timeout=15)  # the card is updated all the same
+    notices = await outbox_rows(harness, "status_notice")
+    assert len(notices) == 1 and notices[0].status == "failed" and notices[0].attempts == 1
+    assert "blocked" in (notices[0].last_error or "")
