@@ -60,9 +60,8 @@ from bot.duplicates import (
     DUPLICATE_RADIUS_M,
     OPEN_STATUSES,
     nearby_open_reports,
-    search_boxes,
 )
-from bot.geo import distance_m
+from bot.geo import distance_m, search_boxes
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Citizen, Commitment, Report

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.context import Services
-from bot.geo import bounding_box, distance_m
+from bot.geo import distance_m, search_boxes
 from storage.models import Commitment
 from storage.queries import commitments as queries
 
@@ -67,9 +67,11 @@ async def search(services: Services, query: str, page: int, locale: str) -> Page
 
 async def nearby(services: Services, lat: float, lon: float, page: int, locale: str) -> Page:
     """Commitments whose point lies within their radius of (lat, lon), nearest first."""
-    south, west, north, east = bounding_box(lat, lon, MAX_NEARBY_RADIUS_M)
+    candidates = []
     async with services.db.read() as session:
-        candidates = await queries.in_box(session, south, west, north, east)
+        # Several boxes across the antimeridian, one spanning all longitudes near a pole.
+        for box in search_boxes(lat, lon, MAX_NEARBY_RADIUS_M):
+            candidates += await queries.in_box(session, box.south, box.west, box.north, box.east)
     found: list[CommitmentChoice] = []
     for c in candidates:
         assert c.latitude is not None and c.longitude is not None

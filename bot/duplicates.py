@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.geo import EARTH_RADIUS_M, distance_m, valid_coordinates
+from bot.geo import distance_m, search_boxes, valid_coordinates
 from bot.lifecycle import PUBLIC_OPEN, Status
 from storage.db import Database
 from storage.models import Report
@@ -26,7 +26,6 @@ OPEN_STATUSES: frozenset[str] = frozenset(PUBLIC_OPEN | {Status.PENDING_REVIEW})
 _SPARE_CANDIDATES = 20
 # Widen boxes by about a millimetre so that rounding cannot drop a point on their edge; the
 # exact distance check removes anything outside the radius.
-_EDGE_DEG = 1e-8
 
 
 @dataclass(frozen=True)
@@ -37,49 +36,6 @@ class NearbyReport:
     status: str
     created_at: datetime
     preview: str
-
-
-@dataclass(frozen=True)
-class SearchBox:
-    """A latitude/longitude box that does not cross the antimeridian (west <= east)."""
-
-    south: float
-    west: float
-    north: float
-    east: float
-    # The search point's longitude seen from this box (shifted by 360 across the antimeridian),
-    # or None when the box holds a pole, where planar ordering means nothing.
-    center_lon: float | None
-
-
-def search_boxes(lat: float, lon: float, radius_m: float) -> list[SearchBox]:
-    """Boxes that together hold every point within radius_m of (lat, lon), none crossing the
-    antimeridian.
-
-    Unlike bot.geo.bounding_box, which clamps, this splits a box that crosses the antimeridian
-    and spans every longitude when the circle holds a pole; its longitude half-width is the
-    exact one for a spherical cap, asin(sin d / cos lat), which near the poles is wider than
-    d / cos lat.
-    """
-    d = radius_m / EARTH_RADIUS_M  # angular radius
-    dlat = math.degrees(d) + _EDGE_DEG
-    south, north = lat - dlat, lat + dlat
-    if north >= 90.0 or south <= -90.0:
-        return [SearchBox(max(-90.0, south), -180.0, min(90.0, north), 180.0, None)]
-    ratio = min(1.0, math.sin(d) / math.cos(math.radians(lat)))
-    dlon = math.degrees(math.asin(ratio)) + _EDGE_DEG  # at most 90 degrees here
-    west, east = lon - dlon, lon + dlon
-    if west < -180.0:
-        return [
-            SearchBox(south, -180.0, north, east, lon),
-            SearchBox(south, west + 360.0, north, 180.0, lon + 360.0),
-        ]
-    if east > 180.0:
-        return [
-            SearchBox(south, west, north, 180.0, lon),
-            SearchBox(south, -180.0, north, east - 360.0, lon - 360.0),
-        ]
-    return [SearchBox(south, west, north, east, lon)]
 
 
 def preview_of(report: Report, max_chars: int = PREVIEW_CHARS) -> str:

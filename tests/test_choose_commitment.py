@@ -83,3 +83,16 @@ async def test_long_result_lists_are_paged(harness: Harness) -> None:
     second = await expect(citizen, "Page 2 of 3")
     assert second.message_id == first.message_id  # the same message, edited in place
     assert "◀️ Back" in second.buttons
+
+
+async def test_nearby_finds_commitments_across_the_antimeridian(database) -> None:  # noqa: ANN001
+    from bot import catalog
+    from bot.config import Settings
+    from bot.context import Services
+
+    fiji = (SeedCommitment("FJ-RD-001", "Taveuni coastal road", "Roads", -16.80, 179.9995, 2000),)
+    await seed_catalog(database, fiji, agency_code="fiji-works")
+    services = Services(settings=Settings(database_url="unused"), db=database)
+    page = await catalog.nearby(services, -16.80, -179.9995, 0, "en")  # 100 m away, across
+    assert [choice.code for choice in page.items] == ["FJ-RD-001"]
+    assert page.items[0].distance_m is not None and page.items[0].distance_m < 200

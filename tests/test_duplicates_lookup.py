@@ -21,9 +21,8 @@ from bot.duplicates import (
     OPEN_STATUSES,
     PREVIEW_CHARS,
     nearby_open_reports,
-    search_boxes,
 )
-from bot.geo import EARTH_RADIUS_M, distance_m
+from bot.geo import EARTH_RADIUS_M, distance_m, search_boxes
 from bot.lifecycle import PUBLIC_OPEN, Status
 from storage.db import Database
 from storage.models import Citizen, Commitment, Report
