@@ -85,7 +85,7 @@ async def test_long_result_lists_are_paged(harness: Harness) -> None:
     assert "◀️ Back" in second.buttons
 
 
-async def test_nearby_finds_commitments_across_the_antimeridian(database) -> None:  # noqa: ANN001
+async def test_nearby_finds_commitments_across_the_antimeridian(database) -> None:
     from bot import catalog
     from bot.config import Settings
     from bot.context import Services
