@@ -3,6 +3,7 @@ the bot fails for good without retries; nothing is lost in between."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,3 +91,31 @@ async def test_citizen_who_blocked_the_bot_is_not_retried(harness: Harness) -> N
     notices = await outbox_rows(harness, "status_notice")
     assert len(notices) == 1 and notices[0].status == "failed" and notices[0].attempts == 1
     assert "blocked" in (notices[0].last_error or "")
+
+
+@pytest.mark.both_databases
+async def test_two_workers_never_send_the_same_card_twice(harness: Harness) -> None:
+    """Twenty reports' cards queued while no dispatcher ran; two workers (own engines, like two
+    processes) then drain the outbox together: every card arrives exactly once."""
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    await harness.runner.dispatcher.stop()
+    references = []
+    for _ in range(20):
+        references.append(await finish_report(harness, harness.user("en")))
+    other = await harness.start_worker(own_engine=True)
+    await other.dispatcher.stop()
+    sent = await asyncio.gather(
+        *(worker.dispatcher.drain_once() for worker in (harness.runner, other) for _ in range(3))
+    )
+    assert sum(sent) >= 20
+    while sum(sent):  # keep draining until both find nothing left
+        sent = await asyncio.gather(
+            harness.runner.dispatcher.drain_once(), other.dispatcher.drain_once()
+        )
+    cards = [m for m in group.messages if "waiting for review" in (m.text or "")]
+    assert sorted(
+        reference for m in cards for reference in references if reference in (m.text or "")
+    ) == sorted(references)
+    assert len(cards) == 20
+    rows = await outbox_rows(harness, "moderation_card")
+    assert len(rows) == 20 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
