@@ -12,6 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.agency_delivery import ANSWERS
 from bot.button_data import ButtonData, decode, encode
 from bot.catalog import title_of
 from bot.context import Services
@@ -20,7 +21,7 @@ from bot.duplicates import NearbyReport, nearby_open_reports
 from bot.flags import Flag, find_flags, flag_label
 from bot.formatting import format_coordinates, format_datetime, format_distance
 from bot.i18n import _, language_name, ngettext, use_locale
-from bot.lifecycle import Status, status_label
+from bot.lifecycle import Status, can_transition, status_label
 from bot.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
 from storage.queries import moderation as queries
@@ -100,35 +101,10 @@ def _card_text(
     candidates: list[NearbyReport],
 ) -> str:
     settings = services.settings
-    locale = settings.staff_locale
-    title = title_of(report.commitment, locale, settings.default_locale)
     lines = [
         f"<b>{report.reference}</b> · {escape(status_label(report.status))}",
-        _("<b>Commitment:</b> {code} {title}").format(
-            code=escape(report.commitment.code), title=escape(title)
-        ),
-        _("<b>Kind:</b> {kind}").format(kind=escape(_(KIND_LABELS[Kind(report.kind)]))),
-        _("<b>Written in:</b> {language}").format(language=escape(language_name(report.language))),
+        *_report_lines(services, report, settings.staff_locale, supporters, public_only=False),
     ]
-    if report.text:
-        lines.append(f"<blockquote>{escape(report.text)}</blockquote>")
-    elif report.voice_file_id:
-        lines.append(_("🎤 Voice note ({seconds} s)").format(seconds=report.voice_duration or 0))
-    if report.public_text is not None:
-        lines.append(_("<b>Public text:</b>"))
-        lines.append(f"<blockquote>{escape(report.public_text)}</blockquote>")
-    if report.latitude is not None and report.longitude is not None:
-        where = format_coordinates(report.latitude, report.longitude)
-        link = f'<a href="{escape(map_link(report.latitude, report.longitude))}">{where}</a>'
-        accuracy = f" (±{escape(format_distance(report.accuracy_m))})" if report.accuracy_m else ""
-        lines.append(f"📍 {link}{accuracy}")
-    else:
-        lines.append(_("📍 no location"))
-    lines.append(
-        ngettext("📷 {n} photo", "📷 {n} photos", len(report.photos)).format(n=len(report.photos))
-        + " · "
-        + ngettext("👥 {n} supporter", "👥 {n} supporters", supporters).format(n=supporters)
-    )
     flags = find_flags(report.text)
     if candidates:
         flags.add(Flag.DUPLICATE)
@@ -150,6 +126,73 @@ def _card_text(
     done = [_event_line(e, settings.timezone) for e in history]
     lines.extend(line for line in done if line)
     return "\n".join(lines)
+
+
+def _report_lines(
+    services: Services, report: Report, locale: str, supporters: int, *, public_only: bool
+) -> list[str]:
+    """What staff and officials both see: commitment, kind, text, place, photos, supporters.
+    Officials get the public text only; moderators the text as written and the public one."""
+    title = title_of(report.commitment, locale, services.settings.default_locale)
+    lines = [
+        _("<b>Commitment:</b> {code} {title}").format(
+            code=escape(report.commitment.code), title=escape(title)
+        ),
+        _("<b>Kind:</b> {kind}").format(kind=escape(_(KIND_LABELS[Kind(report.kind)]))),
+        _("<b>Written in:</b> {language}").format(language=escape(language_name(report.language))),
+    ]
+    shown = (report.public_text or report.text) if public_only else report.text
+    if shown:
+        lines.append(f"<blockquote>{escape(shown)}</blockquote>")
+    elif report.voice_file_id:
+        lines.append(_("🎤 Voice note ({seconds} s)").format(seconds=report.voice_duration or 0))
+    if report.public_text is not None and not public_only:
+        lines.append(_("<b>Public text:</b>"))
+        lines.append(f"<blockquote>{escape(report.public_text)}</blockquote>")
+    if report.latitude is not None and report.longitude is not None:
+        where = format_coordinates(report.latitude, report.longitude)
+        link = f'<a href="{escape(map_link(report.latitude, report.longitude))}">{where}</a>'
+        accuracy = f" (±{escape(format_distance(report.accuracy_m))})" if report.accuracy_m else ""
+        lines.append(f"📍 {link}{accuracy}")
+    else:
+        lines.append(_("📍 no location"))
+    lines.append(
+        ngettext("📷 {n} photo", "📷 {n} photos", len(report.photos)).format(n=len(report.photos))
+        + " · "
+        + ngettext("👥 {n} supporter", "👥 {n} supporters", supporters).format(n=supporters)
+    )
+    return lines
+
+
+async def build_official_card(services: Services, report_id: int, locale: str) -> Card | None:
+    """The card an agency official gets, in their language: public fields and answer buttons,
+    never who the citizen is."""
+    async with services.db.read() as session:
+        report = await queries.report_with_details(session, report_id)
+        if report is None:
+            return None
+        supporters = await queries.supporter_count(session, report.id)
+    with use_locale(locale):
+        lines = [
+            _("📣 <b>Report {reference}</b> · {status}").format(
+                reference=report.reference, status=escape(status_label(report.status))
+            ),
+            *_report_lines(services, report, locale, supporters, public_only=True),
+            _("Answer with the buttons below; the citizen is told in their own language."),
+        ]
+        rows = [
+            [InlineKeyboardButton(_(label), callback_data=encode("o", report.id, status.value))]
+            for status, label in ANSWERS.items()
+            if can_transition(report.status, status)
+        ]
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    return Card(
+        report.id,
+        "\n".join(lines),
+        markup,
+        [p.content_sha256 for p in report.photos],
+        report.voice_file_id,
+    )
 
 
 def _event_line(event: ReportEvent, timezone: str) -> str | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from telegram import Bot, ForceReply, InputMediaPhoto
+from telegram import Bot, ForceReply, InputMediaPhoto, Message
 
-from bot.cards import build_card
+from bot.cards import Card, build_card, build_official_card
 from bot.context import Services
 from bot.dispatcher import Outgoing, PermanentFailure, Sender
 from bot.i18n import _, choose_locale, use_locale
@@ -45,23 +45,7 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         card = await build_card(services, report_id)
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
-        reply_to = None
-        if card.voice_file_id:
-            # Voice notes are forwarded as recorded: moderators listen to them here.
-            voice = await bot.send_voice(chat_id, card.voice_file_id)
-            reply_to = voice.message_id
-        if card.photo_hashes:
-            photos = await _photo_bytes(services, card.photo_hashes[:MAX_ALBUM])
-            if len(photos) == 1:
-                sent = [await bot.send_photo(chat_id, photos[0])]
-            else:
-                sent = list(
-                    await bot.send_media_group(chat_id, [InputMediaPhoto(p) for p in photos])
-                )
-            reply_to = sent[0].message_id
-        posted = await bot.send_message(
-            chat_id, card.text, reply_markup=card.markup, reply_to_message_id=reply_to
-        )
+        posted = await _send_card(bot, services, chat_id, card)
         async with services.db.write() as session:
             await queries.save_card(
                 session, report_id, chat_id, posted.message_id, services.clock()
@@ -116,7 +100,17 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         async with services.db.write() as session:
             await queries.set_question_message(session, question_id, sent.message_id)
 
+    async def agency_telegram(message: Outgoing) -> None:
+        payload = message.payload
+        chat_id = int(payload["telegram_user_id"])
+        locale = choose_locale(payload.get("language"), None, services.settings.default_locale)
+        card = await build_official_card(services, int(payload["report_id"]), locale)
+        if card is None:
+            raise PermanentFailure(f"report {payload['report_id']} is gone")
+        await _send_card(bot, services, chat_id, card)
+
     return {
+        Kind.AGENCY_TELEGRAM: agency_telegram,
         Kind.MODERATION_CARD: moderation_card,
         Kind.CARD_REFRESH: card_refresh,
         Kind.STATUS_NOTICE: status_notice,
@@ -143,8 +137,31 @@ def status_notice_text(reference: str, payload: dict[str, Any]) -> str:
             "Your report {reference} describes the same thing as report {other}, so the two "
             "were merged. You now follow {other} and will hear about it."
         ).format(reference=reference, other=escape(payload.get("merged_into") or "?"))
+    if payload.get("supporter"):
+        return _("A report you support, {reference}, is now: {status}.").format(
+            reference=reference, status=escape(status_label(status))
+        )
     return _("Your report {reference} is now: {status}.").format(
         reference=reference, status=escape(status_label(status))
+    )
+
+
+async def _send_card(bot: Bot, services: Services, chat_id: int, card: Card) -> Message:
+    """The voice note and the cleaned photos first, then the card answering them."""
+    reply_to = None
+    if card.voice_file_id:
+        # Voice notes are forwarded as recorded: the reader listens to them here.
+        voice = await bot.send_voice(chat_id, card.voice_file_id)
+        reply_to = voice.message_id
+    if card.photo_hashes:
+        photos = await _photo_bytes(services, card.photo_hashes[:MAX_ALBUM])
+        if len(photos) == 1:
+            sent = [await bot.send_photo(chat_id, photos[0])]
+        else:
+            sent = list(await bot.send_media_group(chat_id, [InputMediaPhoto(p) for p in photos]))
+        reply_to = sent[0].message_id
+    return await bot.send_message(
+        chat_id, card.text, reply_markup=card.markup, reply_to_message_id=reply_to
     )
 
 

@@ -14,9 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agency_delivery import deliver_to_agency_in
 from bot.context import Services
 from bot.i18n import N_
 from bot.lifecycle import Actor, InvalidTransition, Status, record_action, transition
+from bot.notices import queue_status_notices
 from bot.outbox import Kind, enqueue
 from bot.references import normalize_reference
 from storage.models import Report, ReportEvent
@@ -92,6 +94,7 @@ class Moderation:
             event = await self._transition(session, report, Status.PUBLISHED, moderator)
             await self._notify_author(session, report, event)
             await self._refresh_card(session, report, event)
+            await deliver_to_agency_in(session, report, event)
             return Done(report.id, report.reference, report.status)
 
     async def reject(self, report_id: int, reason: str, moderator: Actor) -> Done:
@@ -136,6 +139,11 @@ class Moderation:
                 session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
             )
             report.commitment_id = commitment.id
+            report.commitment = commitment
+            if report.status == Status.NOT_RESPONSIBLE:
+                # Rerouted: published again, and sent to the agency now responsible.
+                event = await self._transition(session, report, Status.PUBLISHED, moderator)
+                await deliver_to_agency_in(session, report, event)
             await self._refresh_card(session, report, event)
             return Done(report.id, report.reference, report.status)
 
@@ -335,33 +343,14 @@ class Moderation:
         reason: str | None = None,
         merged_into: str | None = None,
     ) -> None:
-        payload = {
-            "report_id": report.id,
-            "citizen_id": report.citizen_id,
-            "status": report.status,
-            "reason": reason,
-            "merged_into": merged_into,
-        }
-        await enqueue(
-            session,
-            Kind.STATUS_NOTICE,
-            f"{event.id}:{report.citizen_id}",
-            payload,
-            event.created_at,
+        await queue_status_notices(
+            session, report, event, supporters=False, reason=reason, merged_into=merged_into
         )
 
     async def _refresh_card(
         self, session: AsyncSession, report: Report, event: ReportEvent
     ) -> None:
-        if self._services.settings.moderator_chat_id is None:
-            return
-        await enqueue(
-            session,
-            Kind.CARD_REFRESH,
-            f"{report.id}:{event.id}",
-            {"report_id": report.id},
-            event.created_at,
-        )
+        await refresh_card_in(self._services, session, report, event)
 
 
 OPEN = (Status.PUBLISHED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.REOPENED)
@@ -375,3 +364,18 @@ async def report_action_safe(
         return await record_action(session, report, "answer", actor=actor, at=at, note=note)
     except InvalidTransition:
         return None
+
+
+async def refresh_card_in(
+    services: Services, session: AsyncSession, report: Report, event: ReportEvent
+) -> None:
+    """Queue a redraw of the report's card in the staff group (if there is one)."""
+    if services.settings.moderator_chat_id is None:
+        return
+    await enqueue(
+        session,
+        Kind.CARD_REFRESH,
+        f"{report.id}:{event.id}",
+        {"report_id": report.id},
+        event.created_at,
+    )

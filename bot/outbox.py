@@ -20,6 +20,7 @@ class Kind(StrEnum):
     CARD_REFRESH = "card_refresh"  # redraw a card after something changed
     STATUS_NOTICE = "status_notice"  # tell a citizen (or supporter) their report changed
     CITIZEN_QUESTION = "citizen_question"  # a moderator's question to the citizen
+    AGENCY_TELEGRAM = "agency_telegram"  # an approved report for one official, in Telegram
 
 
 async def enqueue(

@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot.app import AppType
 from bot.context import services_of
-from handlers import commands, flow, language, moderation
+from handlers import commands, flow, language, moderation, officials
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -36,6 +36,8 @@ def register_handlers(application: AppType) -> None:
     application.add_handler(CallbackQueryHandler(commands.myreports_page, pattern=r"^mr:"))
     # Card buttons are checked for the moderator role wherever they come from.
     application.add_handler(CallbackQueryHandler(moderation.on_card_button, pattern=r"^m:"))
+    # Officials' answers are checked against the report's agency wherever they come from.
+    application.add_handler(CallbackQueryHandler(officials.on_answer_button, pattern=r"^o:"))
     staff_chat = services_of(application).settings.moderator_chat_id
     if staff_chat is not None:
         staff = filters.Chat(staff_chat) & NEW_MESSAGE

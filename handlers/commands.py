@@ -17,6 +17,7 @@ from bot.i18n import _, current_locale, ngettext
 from bot.lifecycle import status_label
 from bot.references import normalize_reference
 from handlers import keyboards
+from handlers.officials import join_agency
 from handlers.prompts import help_text
 from handlers.replies import (
     acknowledge,
@@ -31,8 +32,6 @@ async def start(update: Update, context: BotContext) -> None:
     payload = context.args[0] if context.args else ""
     parsed = parse_start_payload(payload) if payload else None
     if parsed is not None and parsed.kind == "join":
-        from handlers.officials import join_agency  # the official's path, not the citizen's
-
         await join_agency(update, context, parsed.value)
         return
     code = parsed.value if parsed is not None and parsed.kind == "commitment" else None

@@ -88,7 +88,7 @@ async def on_card_button(update: Update, context: BotContext) -> None:
             case _:
                 await answer_callback(query, _("This button is no longer valid."))
     except moderation.AlreadyDone as already:
-        await answer_callback(query, _already_text(already))
+        await answer_callback(query, already_text(already))
     except moderation.ModerationError as error:
         await answer_callback(query, _error_text(error))
 
@@ -173,7 +173,7 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         await service.close_prompt(prompt_id)
         await message.reply_text(reply.format(reference=done.reference, code=escape(text.strip())))
     except moderation.AlreadyDone as already:
-        await message.reply_text(_already_text(already))
+        await message.reply_text(already_text(already))
     except moderation.ModerationError as error:
         await message.reply_text(_error_text(error))
 
@@ -209,7 +209,7 @@ async def queue(update: Update, context: BotContext) -> None:
         await service.card_posted(report_id, chat.id, posted.message_id)
 
 
-def _already_text(already: moderation.AlreadyDone) -> str:
+def already_text(already: moderation.AlreadyDone) -> str:
     status = status_label(already.status)
     if already.by:
         return _("{reference} was already handled by {who}: {status}.").format(

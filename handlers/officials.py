@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from html import escape
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.error import TelegramError
 
+from bot.agency_desk import AgencyDesk, NotAnOfficial
+from bot.button_data import ButtonData, decode
+from bot.cards import build_official_card
 from bot.catalog import localized
 from bot.context import BotContext
 from bot.i18n import _, current_locale
+from bot.lifecycle import Actor, status_label
+from bot.moderation import AlreadyDone, ReportNotFound
 from bot.officials import InviteStatus, redeem_invite
+from handlers.moderation import already_text
+from handlers.replies import answer_callback
+
+log = logging.getLogger(__name__)
 
 
 async def join_agency(update: Update, context: BotContext, token: str) -> None:
@@ -38,3 +49,47 @@ async def join_agency(update: Update, context: BotContext, token: str) -> None:
         case _:
             text = _("This invitation link is not valid. Please check that you copied all of it.")
     await context.bot.send_message(chat.id, text)
+
+
+async def on_answer_button(update: Update, context: BotContext) -> None:
+    """An official answers a report from its card: acknowledged, in progress, resolved..."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    button = decode("o", query.data, ButtonData)
+    if button is None:
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    desk = AgencyDesk(context.services)
+    try:
+        report = await desk.answer(
+            button.key, button.action, Actor("official", user.id, user.first_name)
+        )
+    except NotAnOfficial:
+        log.warning(
+            "refused answer %r on report %s from user %s: not its agency's official",
+            button.action,
+            button.key,
+            user.id,
+        )
+        await answer_callback(
+            query, _("Only officials of the agency responsible can answer this report.")
+        )
+        return
+    except AlreadyDone as already:
+        await answer_callback(query, already_text(already))
+        return
+    except (ReportNotFound, ValueError):
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    await answer_callback(
+        query,
+        _("Thank you. {reference} is now: {status}.").format(
+            reference=report.reference, status=status_label(report.status)
+        ),
+    )
+    card = await build_official_card(context.services, report.id, current_locale())
+    if card is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(card.text, reply_markup=card.markup)
+        except TelegramError:
+            log.debug("could not redraw the official's card", exc_info=True)

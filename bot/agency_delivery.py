@@ -1,0 +1,41 @@
+"""Sending an approved report to the agency responsible for its commitment."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_
+from bot.lifecycle import Status
+from bot.outbox import Kind, enqueue
+from storage.models import Report, ReportEvent
+from storage.queries import officials as official_queries
+
+# The answers an official can give, in the order the buttons show them.
+ANSWERS = {
+    Status.ACKNOWLEDGED: N_("👀 Acknowledged"),
+    Status.IN_PROGRESS: N_("🏗 In progress"),
+    Status.RESOLVED: N_("✅ Resolved"),
+    Status.NOT_RESPONSIBLE: N_("↩️ Not our responsibility"),
+    Status.NO_ACTION: N_("⏹ No further action"),
+}
+
+
+async def deliver_to_agency_in(session: AsyncSession, report: Report, event: ReportEvent) -> int:
+    """Queue the report for every official of its commitment's agency; returns how many."""
+    agency_id = report.commitment.agency_id
+    if agency_id is None:
+        return 0
+    officials = await official_queries.of_agency(session, agency_id)
+    for official in officials:
+        await enqueue(
+            session,
+            Kind.AGENCY_TELEGRAM,
+            f"{event.id}:{official.telegram_user_id}",
+            {
+                "report_id": report.id,
+                "telegram_user_id": official.telegram_user_id,
+                "language": official.language,
+            },
+            event.created_at,
+        )
+    return len(officials)

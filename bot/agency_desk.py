@@ -1,0 +1,62 @@
+"""The agency's side: approved reports go to the agency's officials, and their answers close the
+loop with every citizen who follows the report.
+
+An answer is accepted only from an official of the agency responsible for the report's
+commitment; it follows the state machine, is recorded as an event, and is told to the author and
+every supporter in their own language. "Not our responsibility" goes back to the moderators,
+whose card shows it and who can move the report to the right commitment.
+"""
+
+from __future__ import annotations
+
+from bot.agency_delivery import ANSWERS
+from bot.context import Services
+from bot.lifecycle import Actor, InvalidTransition, Status, transition
+from bot.moderation import AlreadyDone, ModerationError, ReportNotFound, refresh_card_in
+from bot.notices import queue_status_notices
+from storage.models import Report
+from storage.queries import moderation as queries
+from storage.queries import officials as official_queries
+from storage.queries import reports as report_queries
+
+
+class NotAnOfficial(ModerationError):
+    """The person is not an official of the agency responsible for this report."""
+
+
+class AgencyDesk:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def answer(self, report_id: int, status: str, official: Actor) -> Report:
+        """Record an official's answer; raises NotAnOfficial, AlreadyDone or ReportNotFound."""
+        wanted = Status(status)
+        if wanted not in ANSWERS:
+            raise ValueError(status)
+        async with self._services.write_then_deliver() as session:
+            report = await queries.report_for_update(session, report_id)
+            if report is None:
+                raise ReportNotFound()
+            agency_id = report.commitment.agency_id
+            if (
+                agency_id is None
+                or official.id is None
+                or await official_queries.find(session, agency_id, official.id) is None
+            ):
+                raise NotAnOfficial()
+            try:
+                event = await transition(
+                    session, report, wanted, actor=official, at=self._services.clock()
+                )
+            except InvalidTransition:
+                events = await report_queries.events(session, report.id)
+                last = next((e for e in reversed(events) if e.action == "status"), None)
+                raise AlreadyDone(
+                    report.reference,
+                    report.status,
+                    last.actor_name if last else None,
+                    last.created_at if last else None,
+                ) from None
+            await queue_status_notices(session, report, event, supporters=True)
+            await refresh_card_in(self._services, session, report, event)
+            return report
