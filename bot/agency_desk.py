@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bot.agency_delivery import ANSWERS
 from bot.context import Services
+from bot.fix_check import schedule_fix_check_in
 from bot.lifecycle import Actor, InvalidTransition, Status, transition
 from bot.moderation import AlreadyDone, ModerationError, ReportNotFound, refresh_card_in
 from bot.notices import queue_status_notices
@@ -59,4 +60,6 @@ class AgencyDesk:
                 ) from None
             await queue_status_notices(session, report, event, supporters=True)
             await refresh_card_in(self._services, session, report, event)
+            if report.status == Status.RESOLVED:
+                await schedule_fix_check_in(self._services, session, report, event)
             return report

@@ -67,6 +67,8 @@ class Settings:
     moderator_locale: str | None = None
     # A report this close to an open one on the same commitment is offered as "add your voice".
     duplicate_radius_m: float = 250.0
+    # Days after "resolved" when the citizen is asked whether it really is fixed.
+    fix_check_days: float = 7.0
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = None
     log_level: str = "INFO"
@@ -78,6 +80,26 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str | None = None
+    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
+    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
+    web_listen: str = "127.0.0.1"
+    web_port: int | None = None
+    # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 with SMTP_TLS, else 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # never printed or logged
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    mail_from: str | None = None
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or (465 if self.smtp_tls else 587)
 
     @property
     def file_base_url(self) -> str:
@@ -192,6 +214,13 @@ def _parse_database_url(raw: str) -> str:
     )
 
 
+def _parse_days(raw: str) -> float:
+    days = float(raw)
+    if not 0 <= days <= 365:
+        raise ValueError(f"expected days from 0 to 365, got {raw!r}")
+    return days
+
+
 def _parse_radius(raw: str) -> float:
     radius = float(raw)
     if not 0 < radius <= 10_000:
@@ -211,6 +240,32 @@ def _parse_port(raw: str) -> int:
     if not 1 <= port <= 65535:
         raise ValueError(f"expected a port number 1..65535, got {raw!r}")
     return port
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_mail_from(raw: str) -> str:
+    if not re.match(r"^[^@\s<>]+@[^@\s<>]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+>$", raw):
+        raise ValueError(f"expected an address such as bot@example.org, got {raw!r}")
+    return raw
+
+
+def _check_mail(settings: Settings) -> Settings:
+    if settings.smtp_tls and settings.smtp_starttls:
+        raise ConfigError(
+            "SMTP_TLS and SMTP_STARTTLS are both on: use one (SMTP_TLS=true for port 465, "
+            "SMTP_STARTTLS=true for 587)"
+        )
+    if settings.smtp_host and not settings.mail_from:
+        raise ConfigError("MAIL_FROM is required with SMTP_HOST, e.g. MAIL_FROM=bot@example.org")
+    return settings
 
 
 def parse_log_level(raw: str) -> str:
@@ -233,7 +288,8 @@ def load_settings(
     def string(name: str, default: str | None = None) -> str | None:
         return _parse(env, name, str, default)
 
-    return Settings(
+    smtp_tls = _parse(env, "SMTP_TLS", _parse_bool, False)
+    settings = Settings(
         telegram_bot_token=string("TELEGRAM_BOT_TOKEN"),
         telegram_api_base_url=_parse(
             env, "TELEGRAM_API_BASE_URL", _parse_url, TELEGRAM_API_BASE_URL
@@ -246,6 +302,7 @@ def load_settings(
         moderator_chat_id=_parse(env, "MODERATOR_CHAT_ID", _parse_chat_id, None),
         moderator_locale=_parse(env, "MODERATOR_LOCALE", _parse_locale, None),
         duplicate_radius_m=_parse(env, "DUPLICATE_RADIUS_M", _parse_radius, 250.0),
+        fix_check_days=_parse(env, "FIX_CHECK_DAYS", _parse_days, 7.0),
         bot_username=_parse(env, "BOT_USERNAME", _parse_username, None),
         log_level=_parse(env, "LOG_LEVEL", parse_log_level, "INFO"),
         max_messages_per_second=_parse(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", _parse_rate, 30.0),
@@ -253,4 +310,15 @@ def load_settings(
         webhook_listen=string("WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
         webhook_port=_parse(env, "WEBHOOK_PORT", _parse_port, 8443),
         webhook_secret=string("WEBHOOK_SECRET"),
+        web_listen=string("WEB_LISTEN", "127.0.0.1") or "127.0.0.1",
+        web_port=_parse(env, "WEB_PORT", _parse_port, None),
+        smtp_host=string("SMTP_HOST"),
+        smtp_port=_parse(env, "SMTP_PORT", _parse_port, None),
+        smtp_username=string("SMTP_USERNAME"),
+        smtp_password=string("SMTP_PASSWORD"),
+        smtp_tls=smtp_tls,
+        # STARTTLS unless the connection is TLS from the start: credentials never go in clear.
+        smtp_starttls=_parse(env, "SMTP_STARTTLS", _parse_bool, not smtp_tls),
+        mail_from=_parse(env, "MAIL_FROM", _parse_mail_from, None),
     )
+    return _check_mail(settings)

@@ -9,8 +9,16 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from telegram import Bot, ForceReply, InputMediaPhoto, Message
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
 
+from bot.button_data import encode
 from bot.cards import Card, build_card, build_official_card
 from bot.context import Services
 from bot.dispatcher import Outgoing, PermanentFailure, Sender
@@ -109,7 +117,35 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
             raise PermanentFailure(f"report {payload['report_id']} is gone")
         await _send_card(bot, services, chat_id, card)
 
+    async def fix_check(message: Outgoing) -> None:
+        report_id = int(message.payload["report_id"])
+        async with services.db.read() as session:
+            report = await queries.report_with_details(session, report_id)
+            citizen = await session.get(Citizen, report.citizen_id) if report else None
+        if report is None or citizen is None:
+            raise PermanentFailure(f"report {report_id} or its author is gone")
+        if report.status != Status.RESOLVED:
+            return  # reopened or moved on meanwhile: nothing to ask any more
+        with use_locale(citizen_locale(services, citizen)):
+            text = _(
+                "🔧 The agency said your report {reference} is resolved. Is it really fixed?"
+            ).format(reference=report.reference)
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            _("✅ Yes, it is fixed"), callback_data=encode("f", report_id, "yes")
+                        ),
+                        InlineKeyboardButton(
+                            _("❌ No, it is not fixed"), callback_data=encode("f", report_id, "no")
+                        ),
+                    ]
+                ]
+            )
+        await bot.send_message(citizen.telegram_user_id, text, reply_markup=markup)
+
     return {
+        Kind.FIX_CHECK: fix_check,
         Kind.AGENCY_TELEGRAM: agency_telegram,
         Kind.MODERATION_CARD: moderation_card,
         Kind.CARD_REFRESH: card_refresh,

@@ -21,6 +21,9 @@ class Kind(StrEnum):
     STATUS_NOTICE = "status_notice"  # tell a citizen (or supporter) their report changed
     CITIZEN_QUESTION = "citizen_question"  # a moderator's question to the citizen
     AGENCY_TELEGRAM = "agency_telegram"  # an approved report for one official, in Telegram
+    AGENCY_WEBHOOK = "agency_webhook"  # a report or its new status, POSTed to the agency's system
+    AGENCY_EMAIL = "agency_email"  # an approved report for one of the agency's e-mail addresses
+    FIX_CHECK = "fix_check"  # some days after "resolved": is it really fixed?
 
 
 async def enqueue(

@@ -38,6 +38,7 @@ def register_handlers(application: AppType) -> None:
     application.add_handler(CallbackQueryHandler(moderation.on_card_button, pattern=r"^m:"))
     # Officials' answers are checked against the report's agency wherever they come from.
     application.add_handler(CallbackQueryHandler(officials.on_answer_button, pattern=r"^o:"))
+    application.add_handler(CallbackQueryHandler(officials.on_fix_button, pattern=r"^f:"))
     staff_chat = services_of(application).settings.moderator_chat_id
     if staff_chat is not None:
         staff = filters.Chat(staff_chat) & NEW_MESSAGE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
@@ -13,6 +14,7 @@ from bot.button_data import ButtonData, decode
 from bot.cards import build_official_card
 from bot.catalog import localized
 from bot.context import BotContext
+from bot.fix_check import FixCheck, NotYourReport
 from bot.i18n import _, current_locale
 from bot.lifecycle import Actor, status_label
 from bot.moderation import AlreadyDone, ReportNotFound
@@ -93,3 +95,41 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
             await query.message.edit_text(card.text, reply_markup=card.markup)
         except TelegramError:
             log.debug("could not redraw the official's card", exc_info=True)
+
+
+async def on_fix_button(update: Update, context: BotContext) -> None:
+    """The author answers "is it really fixed?"; "no" reopens the report."""
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    button = decode("f", query.data, ButtonData)
+    if button is None or button.action not in ("yes", "no"):
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    try:
+        report = await FixCheck(context.services).answer(
+            button.key, user.id, button.action == "yes"
+        )
+    except NotYourReport:
+        log.warning(
+            "refused fix answer on report %s from user %s: not the author", button.key, user.id
+        )
+        await answer_callback(query, _("Only the author of this report can answer."))
+        return
+    except AlreadyDone as already:
+        await answer_callback(query, already_text(already))
+        return
+    except ReportNotFound:
+        await answer_callback(query, _("This button is no longer valid."))
+        return
+    await answer_callback(query)
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramError):
+            await query.message.edit_reply_markup(reply_markup=None)
+    if button.action == "yes":
+        text = _("🎉 Thank you for checking: report {reference} stays resolved.")
+    else:
+        text = _(
+            "Thank you for telling us. Report {reference} is reopened and goes back to the "
+            "agency; I will tell you what they answer."
+        )
+    await context.bot.send_message(user.id, text.format(reference=report.reference))

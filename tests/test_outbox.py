@@ -4,13 +4,14 @@ the bot fails for good without retries; nothing is lost in between."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from storage.models import OutboxMessage
+from tests.support.clock import Clock
 from tests.support.conversation import expect, reference_in
 from tests.support.flows import open_report
 from tests.support.harness import Harness
@@ -21,16 +22,6 @@ STAFF_CHAT = -1001000000888
 @pytest.fixture
 def harness_overrides() -> dict[str, Any]:
     return {"moderator_chat_id": STAFF_CHAT}
-
-
-class Clock:
-    """A clock the test moves forward, so retry delays pass without waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def outbox_rows(harness: Harness, kind: str) -> list[OutboxMessage]:
