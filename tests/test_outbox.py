@@ -110,3 +110,36 @@ async def test_two_workers_never_send_the_same_card_twice(harness: Harness) -> N
     assert len(cards) == 20
     rows = await outbox_rows(harness, "moderation_card")
     assert len(rows) == 20 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+
+
+async def test_restart_in_the_middle_of_a_delivery_loses_and_repeats_nothing(
+    harness: Harness,
+) -> None:
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    citizen = harness.user("en")
+    await open_report(citizen)
+    await citizen.send_text("Half the streetlights are out along the new road.")
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    await expect(citizen, "Add photos")
+    await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+    since = len(harness.emulator.calls)
+    # Telegram is slow to answer the card; the bot is restarted while it waits.
+    harness.emulator.faults.set(
+        rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=1.5, limit=2
+    )
+    await citizen.press_button("✅ Send report")
+    await harness.emulator.wait_for_call(
+        "sendMessage",
+        predicate=lambda c: str(c.params.get("chat_id")) == str(STAFF_CHAT),
+        since=since,
+        timeout=10,
+    )
+    await harness.restart()
+    harness.emulator.faults.clear()
+    reference = reference_in(await expect(citizen, "Reference:", timeout=15))
+    await expect(group, reference, timeout=15)
+    rows = await outbox_rows(harness, "moderation_card")
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
+    assert sum(reference in (m.text or "") for m in group.messages) == 1
