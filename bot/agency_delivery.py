@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agency_channels import queue_emails_in, queue_webhook_in
 from bot.i18n import N_
 from bot.lifecycle import Status
 from bot.outbox import Kind, enqueue
 from storage.models import Report, ReportEvent
+from storage.queries import agencies as agency_queries
 from storage.queries import officials as official_queries
 
 # The answers an official can give, in the order the buttons show them.
@@ -20,8 +22,12 @@ ANSWERS = {
 }
 
 
-async def deliver_to_agency_in(session: AsyncSession, report: Report, event: ReportEvent) -> int:
-    """Queue the report for every official of its commitment's agency; returns how many."""
+async def deliver_to_agency_in(
+    session: AsyncSession, report: Report, event: ReportEvent, *, email: bool
+) -> int:
+    """Queue the report for every channel of its commitment's agency: each official in
+    Telegram, its webhook, and (with `email`, i.e. when SMTP is configured) each of its e-mail
+    addresses; returns how many officials."""
     agency_id = report.commitment.agency_id
     if agency_id is None:
         return 0
@@ -38,4 +44,9 @@ async def deliver_to_agency_in(session: AsyncSession, report: Report, event: Rep
             },
             event.created_at,
         )
+    agency = await agency_queries.by_id(session, agency_id)
+    if agency is not None:
+        await queue_webhook_in(session, report, event, agency)
+        if email:
+            await queue_emails_in(session, report, event, agency)
     return len(officials)

@@ -37,6 +37,9 @@ Configuration comes from environment variables or a .env file:
   MODERATOR_CHAT_ID      the staff group's chat id (optional)
   BOT_USERNAME           the bot's @username for deep links (default: asked from Telegram)
   WEBHOOK_URL, WEBHOOK_LISTEN, WEBHOOK_PORT, WEBHOOK_SECRET   webhook mode
+  WEB_PORT, WEB_LISTEN   agencies' status endpoint (off unless WEB_PORT is set; 127.0.0.1)
+  SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS, SMTP_TLS, MAIL_FROM
+                         e-mail to agencies (none is sent without SMTP_HOST)
   LOG_LEVEL              DEBUG, INFO, WARNING or ERROR (default INFO)
 """
 
@@ -119,7 +122,9 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
         return EXIT_CONFIG
     # In the sandbox the terminal is the chat: only warnings, unless asked for more.
     level = "WARNING" if args.sandbox and not args.log_level else settings.log_level
-    configure_logging(level, secrets=[settings.telegram_bot_token or ""])
+    configure_logging(
+        level, secrets=[settings.telegram_bot_token or "", settings.smtp_password or ""]
+    )
 
     if args.sandbox:
         from bot.sandbox import run_sandbox

@@ -18,12 +18,20 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.context import Services
+from bot.outbox import Kind
 from storage.queries import outbox as queries
 
 log = logging.getLogger(__name__)
 
 # Seconds to wait before attempt 2, 3, ...; after the last, the message is marked failed.
 RETRY_DELAYS = (5, 30, 120, 600, 1800, 7200, 18000)
+# Agencies' own systems and mail servers can be down for hours (maintenance, a night without
+# power): after the first try, 5 s, 5 min, 30 min, 2 h, 5 h and 10 h later, then failed.
+AGENCY_RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000)
+RETRY_DELAYS_BY_KIND: dict[str, tuple[int, ...]] = {
+    Kind.AGENCY_WEBHOOK: AGENCY_RETRY_DELAYS,
+    Kind.AGENCY_EMAIL: AGENCY_RETRY_DELAYS,
+}
 LEASE = timedelta(seconds=120)
 
 
@@ -40,6 +48,10 @@ class Outgoing:
 
 class PermanentFailure(Exception):
     """The sender knows a retry cannot help (e.g. the report no longer exists)."""
+
+
+class TemporaryFailure(Exception):
+    """The other side failed this time (an HTTP 5xx, an SMTP 4xx): retry on the schedule."""
 
 
 Sender = Callable[[Outgoing], Awaitable[None]]
@@ -134,7 +146,7 @@ class OutboxDispatcher:
                 await self._sent(message)  # the card already shows this: nothing to do
             else:
                 await self._fail(message, repr(error))
-        except (TelegramError, OSError) as error:
+        except (TelegramError, OSError, TemporaryFailure) as error:
             await self._retry_later(message, repr(error))
         except Exception as error:
             log.exception("sending outbox message %s failed", message.id)
@@ -147,10 +159,11 @@ class OutboxDispatcher:
             await queries.mark_sent(session, message.id, self._services.clock())
 
     async def _retry_later(self, message: Outgoing, error: str) -> None:
-        if message.attempts >= len(RETRY_DELAYS):
+        delays = RETRY_DELAYS_BY_KIND.get(message.kind, RETRY_DELAYS)
+        if message.attempts >= len(delays):
             await self._fail(message, error)
             return
-        await self._retry(message, RETRY_DELAYS[message.attempts], error)
+        await self._retry(message, delays[message.attempts], error)
 
     async def _retry(self, message: Outgoing, delay_seconds: float, error: str) -> None:
         log.warning("outbox message %s (%s) will be retried: %s", message.id, message.kind, error)

@@ -58,7 +58,9 @@ class FixCheck:
                 except InvalidTransition:  # pragma: no cover - checked just above
                     raise AlreadyDone(report.reference, report.status, None, None) from None
                 await queue_status_notices(session, report, event, supporters=True)
-                await deliver_to_agency_in(session, report, event)
+                await deliver_to_agency_in(
+                    session, report, event, email=self._services.settings.mail_enabled
+                )
             await refresh_card_in(self._services, session, report, event)
             return report
 

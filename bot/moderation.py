@@ -94,7 +94,9 @@ class Moderation:
             event = await self._transition(session, report, Status.PUBLISHED, moderator)
             await self._notify_author(session, report, event)
             await self._refresh_card(session, report, event)
-            await deliver_to_agency_in(session, report, event)
+            await deliver_to_agency_in(
+                session, report, event, email=self._services.settings.mail_enabled
+            )
             return Done(report.id, report.reference, report.status)
 
     async def reject(self, report_id: int, reason: str, moderator: Actor) -> Done:
@@ -143,7 +145,9 @@ class Moderation:
             if report.status == Status.NOT_RESPONSIBLE:
                 # Rerouted: published again, and sent to the agency now responsible.
                 event = await self._transition(session, report, Status.PUBLISHED, moderator)
-                await deliver_to_agency_in(session, report, event)
+                await deliver_to_agency_in(
+                    session, report, event, email=self._services.settings.mail_enabled
+                )
             await self._refresh_card(session, report, event)
             return Done(report.id, report.reference, report.status)
 

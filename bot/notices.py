@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.agency_channels import queue_status_webhook_in
 from bot.outbox import Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
@@ -39,3 +40,5 @@ async def queue_status_notices(
         await enqueue(
             session, Kind.STATUS_NOTICE, f"{event.id}:{citizen_id}", payload, event.created_at
         )
+    # Whatever the followers hear, the agency's own system hears too (when it is news to it).
+    await queue_status_webhook_in(session, report, event)

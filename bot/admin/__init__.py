@@ -1,13 +1,13 @@
-"""Admin command line: catalog import, agencies, roles, QR codes, export, stats."""
+"""Admin command line: catalog import, agencies, roles, QR codes, export, stats, outbox."""
 
 from __future__ import annotations
 
 import argparse
 
-from bot.admin import agencies, export, importer, qr, roles, stats
+from bot.admin import agencies, export, importer, outbox, qr, roles, stats
 
 
 def add_admin_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register every admin subcommand; each sets `handler`: async (args, settings) -> int."""
-    for module in (importer, agencies, roles, qr, export, stats):
+    for module in (importer, agencies, roles, qr, export, stats, outbox):
         module.register(subparsers)

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from bot.admin.common import UsageError, admin_command, open_database
+from bot.admin.outbox import failed_deliveries, per_kind_and_agency
 from bot.config import Settings
 from bot.lifecycle import Status
 from storage.db import Database
@@ -19,7 +20,7 @@ NO_AGENCY = "(no agency)"
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "stats",
-        help="reports per status, commitment and agency; outbox backlog",
+        help="reports per status, commitment and agency; failed deliveries; outbox backlog",
         description="Counts for a quick health check of the deployment.",
     )
     parser.add_argument(
@@ -35,6 +36,7 @@ async def collect(db: Database, top: int) -> dict[str, Any]:
         commitments = await queries.top_commitments(session, top)
         agencies = await queries.reports_per_agency(session)
         outbox = await queries.outbox_per_status(session)
+    failed = per_kind_and_agency(await failed_deliveries(db))
     # Every known status is listed, with 0 where there are none, in lifecycle order.
     ordered = {s.value: per_status.pop(s.value, 0) for s in Status} | per_status
     return {
@@ -43,6 +45,7 @@ async def collect(db: Database, top: int) -> dict[str, Any]:
         "top_commitments": [{"code": c, "reports": n} for c, n in commitments],
         "reports_per_agency": [{"agency": a, "reports": n} for a, n in agencies],
         "outbox": {"pending": outbox.get("pending", 0), "failed": outbox.get("failed", 0)},
+        "failed_deliveries": [{"kind": k, "agency": a, "count": n} for k, a, n in failed],
     }
 
 
@@ -77,6 +80,13 @@ async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
     lines += _table(
         "reports per agency",
         [(a["agency"] or NO_AGENCY, a["reports"]) for a in figures["reports_per_agency"]],
+    )
+    lines += _table(
+        "failed deliveries per kind and agency (details: outbox failed)",
+        [
+            (f"{f['kind']} {f['agency'] or NO_AGENCY}", f["count"])
+            for f in figures["failed_deliveries"]
+        ],
     )
     lines += _table("outbox backlog", list(figures["outbox"].items()))
     print("\n".join(lines))

@@ -49,3 +49,23 @@ async def overview(session: AsyncSession) -> list[AgencyOverview]:
 async def all_codes(session: AsyncSession) -> list[str]:
     rows = await session.scalars(select(Agency.code).order_by(Agency.code))
     return list(rows.all())
+
+
+async def by_id(session: AsyncSession, agency_id: int) -> Agency | None:
+    return await session.get(Agency, agency_id)
+
+
+async def of_commitment(session: AsyncSession, commitment_id: int) -> Agency | None:
+    """The agency responsible for a commitment, if it has one."""
+    return await session.scalar(
+        select(Agency)
+        .join(Commitment, Commitment.agency_id == Agency.id)
+        .where(Commitment.id == commitment_id)
+    )
+
+
+async def codes_with_emails(session: AsyncSession) -> list[str]:
+    """Agencies that have at least one e-mail address (filtered here: JSON lists compare
+    differently in SQLite and PostgreSQL)."""
+    rows = await session.execute(select(Agency.code, Agency.emails).order_by(Agency.code))
+    return [code for code, emails in rows.all() if emails]
