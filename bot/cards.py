@@ -103,7 +103,7 @@ def _card_text(
     settings = services.settings
     lines = [
         f"<b>{report.reference}</b> · {escape(status_label(report.status))}",
-        *_report_lines(services, report, settings.staff_locale, supporters, public_only=False),
+        *report_lines(services, report, settings.staff_locale, supporters, public_only=False),
     ]
     flags = find_flags(report.text)
     if candidates:
@@ -128,7 +128,7 @@ def _card_text(
     return "\n".join(lines)
 
 
-def _report_lines(
+def report_lines(
     services: Services, report: Report, locale: str, supporters: int, *, public_only: bool
 ) -> list[str]:
     """What staff and officials both see: commitment, kind, text, place, photos, supporters.
@@ -177,7 +177,7 @@ async def build_official_card(services: Services, report_id: int, locale: str) -
             _("📣 <b>Report {reference}</b> · {status}").format(
                 reference=report.reference, status=escape(status_label(report.status))
             ),
-            *_report_lines(services, report, locale, supporters, public_only=True),
+            *report_lines(services, report, locale, supporters, public_only=True),
             _("Answer with the buttons below; the citizen is told in their own language."),
         ]
         rows = [

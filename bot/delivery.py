@@ -18,9 +18,11 @@ from telegram import (
     Message,
 )
 
+from bot.agency_senders import build_agency_senders
 from bot.button_data import encode
 from bot.cards import Card, build_card, build_official_card
 from bot.context import Services
+from bot.digest_delivery import digest_senders
 from bot.dispatcher import Outgoing, PermanentFailure, Sender
 from bot.i18n import _, choose_locale, use_locale
 from bot.lifecycle import Status, status_label
@@ -151,6 +153,8 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         Kind.CARD_REFRESH: card_refresh,
         Kind.STATUS_NOTICE: status_notice,
         Kind.CITIZEN_QUESTION: citizen_question,
+        **build_agency_senders(services),
+        **digest_senders(services, bot),
     }
 
 

@@ -24,6 +24,8 @@ class Kind(StrEnum):
     AGENCY_WEBHOOK = "agency_webhook"  # a report or its new status, POSTed to the agency's system
     AGENCY_EMAIL = "agency_email"  # an approved report for one of the agency's e-mail addresses
     FIX_CHECK = "fix_check"  # some days after "resolved": is it really fixed?
+    AGENCY_DIGEST = "agency_digest"  # an agency's digest for one period, fanned out on sending
+    DIGEST_TELEGRAM = "digest_telegram"  # one official's copy of a digest, in Telegram
 
 
 async def enqueue(

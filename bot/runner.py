@@ -11,11 +11,14 @@ import secrets
 
 from telegram import Update
 
+from bot.agency_senders import warn_about_channels
 from bot.app import AppType, HandlerRegistrar, build_application
 from bot.commands import publish_command_menu
 from bot.context import Services
 from bot.delivery import build_senders
+from bot.digest_delivery import schedule_digests
 from bot.dispatcher import OutboxDispatcher
+from bot.web import AgencyWebServer
 from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ class BotRunner:
         self.application: AppType = build_application(services, token, register_handlers)
         self.dispatcher = OutboxDispatcher(services, build_senders(services, self.application.bot))
         services.wake_outbox = self.dispatcher.wake
+        # The agencies' status endpoint, only when WEB_PORT is set.
+        self.web = AgencyWebServer(services) if services.settings.web_port is not None else None
         self._poll_timeout = poll_timeout
         self._started = False
 
@@ -48,6 +53,10 @@ class BotRunner:
         await publish_command_menu(self.application.bot, settings.default_locale)
         await self.application.start()
         self.dispatcher.start()
+        await warn_about_channels(self.services)
+        if self.web is not None:
+            await self.web.start()
+        schedule_digests(self.application)
         updater = self.application.updater
         assert updater is not None
         if settings.webhook_url:
@@ -81,6 +90,8 @@ class BotRunner:
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        if self.web is not None:
+            await self.web.stop()
         await self.dispatcher.stop()
         await self.application.stop()
         await self.application.shutdown()

@@ -7,7 +7,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, T
 
 from bot.app import AppType
 from bot.context import services_of
-from handlers import commands, flow, language, moderation, officials
+from handlers import commands, digests, flow, language, moderation, officials
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -27,6 +27,7 @@ def register_handlers(application: AppType) -> None:
         "myreports": commands.myreports,
         "status": commands.status,
         "language": language.language_command,
+        "digest": digests.digest_command,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
