@@ -8,7 +8,7 @@ and the status-notice path may both ask, and only one message results.
   later public status change, except changes the agency's own system made through the status
   endpoint (it already has the answer to its request).
 - E-mail: only the reports delivered to the agency, one message per address; status changes
-  reach mailboxes through the digest, not one e-mail each.
+  reach mailboxes through the digest (bot/digest_channels.py), not one e-mail each.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ def webhook_key(event_id: int, agency_id: int) -> str:
     """The outbox idempotency key of a webhook delivery (as enqueue stores it: kind, then our
     key); sent as its Idempotency-Key header, the same on every attempt."""
     return f"{Kind.AGENCY_WEBHOOK.value}:{event_id}:{agency_id}"
+
+
+def address_tag(address: str) -> str:
+    """A short stand-in for an address in idempotency keys, whatever the address's length."""
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:16]
 
 
 def has_webhook(agency: Agency) -> bool:
@@ -55,8 +60,7 @@ async def queue_emails_in(
     """One e-mail per address (no address sees the others); returns how many."""
     addresses = list(dict.fromkeys(agency.emails or []))
     for address in addresses:
-        # A hash keeps the key short whatever the address's length.
-        tag = hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+        tag = address_tag(address)
         payload = {
             "report_id": report.id,
             "event_id": event.id,

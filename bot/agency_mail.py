@@ -20,6 +20,7 @@ import aiosmtplib
 
 from bot.cards import report_lines
 from bot.catalog import localized
+from bot.config import Settings
 from bot.context import Services
 from bot.dispatcher import Outgoing, PermanentFailure, TemporaryFailure
 from bot.i18n import _, use_locale
@@ -63,6 +64,20 @@ def compose(
         footer = _("Sent automatically by Commitment Watch to {agency}.").format(
             agency=html.escape(agency_name)
         )
+    return mail(settings, locale, to, subject, lines, footer, photos)
+
+
+def mail(
+    settings: Settings,
+    locale: str,
+    to: str,
+    subject: str,
+    lines: list[str],
+    footer: str,
+    attachments: list[tuple[str, str, bytes]],
+) -> EmailMessage:
+    """An e-mail from Telegram-HTML lines: plain text, an HTML alternative and the attachments
+    (file name, MIME type, bytes); shared by report and digest e-mails."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = settings.mail_from or ""
@@ -71,16 +86,16 @@ def compose(
     message["Message-ID"] = make_msgid(domain=sender_domain or None)
     message.set_content("\n".join(_plain(line) for line in [*lines, "", footer]) + "\n")
     direction = "rtl" if locale == "ar" else "ltr"
-    body = "".join(f"<div>{line}</div>\n" for line in lines)
+    body = "".join(f"<div>{line or '<br>'}</div>\n" for line in lines)
     message.add_alternative(
         f'<!DOCTYPE html><html lang="{locale}" dir="{direction}"><body>\n{body}'
         f"<hr><p><small>{footer}</small></p></body></html>\n",
         subtype="html",
     )
-    for filename, mime_type, content in photos:
+    for filename, mime_type, content in attachments:
         maintype, _slash, subtype = mime_type.partition("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    # Last: set_content() drops every Content-* header set before it.
+    # Last: set_content() and add_attachment() move every Content-* header set before them.
     message["Content-Language"] = locale
     return message
 
@@ -106,6 +121,11 @@ async def send_email(services: Services, message: Outgoing) -> None:
     ]
     name = localized(agency.names or {}, settings.default_locale, settings.default_locale)
     email = compose(services, report, supporters, name or agency.code, payload["to"], photos)
+    await smtp_send(settings, email)
+
+
+async def smtp_send(settings: Settings, email: EmailMessage) -> None:
+    """Send over SMTP; a 5xx refusal of every recipient is permanent, anything else temporary."""
     try:
         await aiosmtplib.send(
             email,

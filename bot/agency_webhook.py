@@ -113,11 +113,26 @@ async def send_webhook(services: Services, message: Outgoing) -> None:
         raise PermanentFailure(f"agency {agency.code} no longer has a webhook")
     now = services.clock()
     body = webhook_body(services, agency.code, report, event, supporters, now)
+    await post_signed(
+        agency.webhook_url,
+        agency.webhook_secret,
+        body,
+        webhook_key(event.id, agency.id),
+        message,
+        now,
+    )
+
+
+async def post_signed(
+    url: str, secret: str, body: bytes, idempotency_key: str, message: Outgoing, now: datetime
+) -> None:
+    """POST a signed JSON body; 2xx is delivered, 410 fails for good, anything else is retried.
+    Shared by report and digest webhooks."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(agency.webhook_secret, body),
-        "Idempotency-Key": webhook_key(event.id, agency.id),
+        SIGNATURE_HEADER: sign(secret, body),
+        "Idempotency-Key": idempotency_key,
         "X-CommitmentWatch-Delivery": str(message.id),
         "X-CommitmentWatch-Attempt": str(message.attempts + 1),
         "X-CommitmentWatch-Timestamp": str(int(now.timestamp())),
@@ -125,7 +140,7 @@ async def send_webhook(services: Services, message: Outgoing) -> None:
     try:
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT) as http,
-            http.post(agency.webhook_url, data=body, headers=headers, allow_redirects=False) as r,
+            http.post(url, data=body, headers=headers, allow_redirects=False) as r,
         ):
             status, reason = r.status, r.reason or ""
             answer = (await r.text(errors="replace"))[:200]

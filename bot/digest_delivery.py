@@ -4,8 +4,9 @@ Two steps through the outbox, so that several bot processes send each digest onc
 1. Every minute the schedule job queues one AGENCY_DIGEST message per agency whose period has
    ended, keyed "<agency id>:<period start>": the outbox's unique key makes a second process's
    (or a second tick's) attempt a no-op.
-2. Its sender fans the digest out to the agency's channels, one message per reader, each with
-   its own key, so a failing chat is retried without repeating the others.
+2. Its sender fans the digest out to the agency's channels (officials in Telegram, the webhook,
+   each e-mail address: bot/digest_channels.py), one message per reader, each with its own key,
+   so a failing chat or mailbox is retried without repeating the others.
 The figures are built when a copy is sent, in that reader's language.
 """
 
@@ -20,12 +21,14 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.context import Services, services_of
+from bot.digest_channels import digest_channel_senders, queue_channel_copies_in
 from bot.digest_schedule import Period, current_period, scheduled_period
 from bot.digest_text import csv_caption, render_digest
 from bot.digests import Digest, UnknownAgency, build_digest
 from bot.dispatcher import Outgoing, PermanentFailure, Sender
 from bot.i18n import _, choose_locale, use_locale
 from bot.outbox import Kind, enqueue
+from storage.queries import agencies as agency_queries
 from storage.queries import digests as queries
 from storage.queries import officials as official_queries
 
@@ -77,15 +80,23 @@ async def queue_due_digests(services: Services) -> int:
 
 
 async def queue_digest_deliveries_in(
-    session: AsyncSession, agency_id: int, period: Period, now: datetime
+    session: AsyncSession, agency_id: int, period: Period, now: datetime, *, email: bool = False
 ) -> int:
     """Queue one copy of the agency's digest per reader; returns how many.
 
-    Telegram: each official of the agency, in their language. E-mail and webhook copies belong
-    here too once those channels exist: queue a message of their own Kind keyed
-    "<agency id>:<period start>:<channel>" with the same payload, and have its sender call
-    build_digest(...) and use digest.csv, digest.chart_png and the figures.
+    Telegram: each official of the agency, in their language, keyed
+    "<agency id>:<period start>:<chat id>". Webhook and (with `email`, i.e. SMTP configured)
+    each e-mail address: bot/digest_channels.py, keyed "<agency id>:<period start>:<channel>".
     """
+    copies = 0
+    agency = await agency_queries.by_id(session, agency_id)
+    if agency is not None:
+        period_payload = {
+            "agency_id": agency_id,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        }
+        copies += await queue_channel_copies_in(session, agency, period_payload, now, email=email)
     officials = await official_queries.of_agency(session, agency_id)
     for official in officials:
         payload = {
@@ -102,7 +113,7 @@ async def queue_digest_deliveries_in(
             now,
             chat_id=official.telegram_user_id,
         )
-    return len(officials)
+    return copies + len(officials)
 
 
 async def send_digest(bot: Bot, chat_id: int, digest: Digest) -> None:
@@ -136,7 +147,11 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         period = _period_of(message.payload)
         async with services.write_then_deliver() as session:
             await queue_digest_deliveries_in(
-                session, int(message.payload["agency_id"]), period, services.clock()
+                session,
+                int(message.payload["agency_id"]),
+                period,
+                services.clock(),
+                email=services.settings.mail_enabled,
             )
 
     async def digest_telegram(message: Outgoing) -> None:
@@ -153,7 +168,11 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
             raise PermanentFailure(f"agency {error} is gone") from None
         await send_digest(bot, message.chat_id, digest)
 
-    return {Kind.AGENCY_DIGEST: agency_digest, Kind.DIGEST_TELEGRAM: digest_telegram}
+    return {
+        Kind.AGENCY_DIGEST: agency_digest,
+        Kind.DIGEST_TELEGRAM: digest_telegram,
+        **digest_channel_senders(services),
+    }
 
 
 def schedule_digests(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

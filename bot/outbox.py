@@ -26,6 +26,8 @@ class Kind(StrEnum):
     FIX_CHECK = "fix_check"  # some days after "resolved": is it really fixed?
     AGENCY_DIGEST = "agency_digest"  # an agency's digest for one period, fanned out on sending
     DIGEST_TELEGRAM = "digest_telegram"  # one official's copy of a digest, in Telegram
+    DIGEST_EMAIL = "digest_email"  # a digest for one of the agency's e-mail addresses
+    DIGEST_WEBHOOK = "digest_webhook"  # a digest POSTed to the agency's system
 
 
 async def enqueue(

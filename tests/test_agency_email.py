@@ -4,13 +4,9 @@ deployment's language, as plain text and HTML with the cleaned photo attached.""
 
 from __future__ import annotations
 
-import email
 import logging
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +17,10 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.dispatcher import AGENCY_RETRY_DELAYS
 from tests.support.agency_channels import (
     STAFF_CHAT,
+    Mailbox,
     approve,
     configure_agency,
+    free_port,
     outbox_rows,
     staff,
     submit,
@@ -34,31 +32,6 @@ from tests.support.harness import Harness
 MAIL_FROM = "Commitment Watch <bot@commitments.example>"
 ADDRESSES = ["works@kaduna.example", "desk@kaduna.example", "nobody@kaduna.example"]
 REFUSED = "nobody@kaduna.example"
-
-
-class Mailbox:
-    """aiosmtpd handler: keeps every message; refuses one recipient as a real server would."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address == REFUSED:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -81,7 +54,7 @@ def harness_overrides(smtp_port: int) -> dict[str, Any]:
 
 @pytest.fixture
 def mailbox(smtp_port: int) -> Iterator[tuple[Mailbox, Controller]]:
-    box = Mailbox()
+    box = Mailbox(refused={REFUSED})
     controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
     yield box, controller
     if getattr(controller, "_thread", None) is not None:

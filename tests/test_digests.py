@@ -1,21 +1,24 @@
 """Agency digests: the figures of a known data set, the chart and the CSV; the schedules in the
 agency's time zone (across daylight-saving changes); once per agency and period with two
-workers; /digest for officials and a polite refusal for everyone else."""
+workers, in Telegram, by e-mail and by webhook; /digest for officials and a polite refusal for
+everyone else."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import json
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from PIL import Image
 from sqlalchemy import select
 
 from bot.digest_chart import PALETTE, WIDTH
-from bot.digest_delivery import JOB_NAME, queue_due_digests
+from bot.digest_delivery import JOB_NAME, queue_digest_deliveries_in, queue_due_digests
 from bot.digest_schedule import Period, current_period, last_run, scheduled_period, zone
 from bot.digest_text import render_digest
 from bot.digests import UnknownAgency, build_digest
@@ -30,6 +33,13 @@ from storage.models import (
     Report,
     ReportEvent,
     ReportSupporter,
+)
+from tests.support.agency_channels import (
+    SECRET,
+    Mailbox,
+    WebhookReceiver,
+    configure_agency,
+    free_port,
 )
 from tests.support.clock import Clock
 from tests.support.conversation import expect, text_of
@@ -488,3 +498,131 @@ async def test_digest_command_for_officials_only(
     refusal = await expect(stranger, "/digest is for officials of an agency")
     assert "Digest for" not in text_of(refusal)
     assert [m.kind for m in stranger.messages] == ["text"]
+
+
+# --- the agency's mailboxes and its own system -----------------------------------------------
+
+MAIL_FROM = "Commitment Watch <bot@commitments.example>"
+ADDRESSES = ["works@kaduna.example", "desk@kaduna.example"]
+
+
+async def two_mail_workers(harness: Harness, clock: Clock, smtp_port: int) -> None:
+    """Replace the default worker by two with SMTP set (one with its own engine), their schedule
+    and dispatch driven by hand."""
+    await harness.stop_worker(harness.runner)
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_starttls": False}
+    mail |= {"mail_from": MAIL_FROM, "default_locale": "en"}
+    await harness.start_worker(**mail)
+    await harness.start_worker(own_engine=True, **mail)
+    stop_schedule_and_dispatch(harness, clock)
+    for runner in harness.runners:
+        await runner.dispatcher.stop()
+
+
+async def test_digest_by_email_and_webhook_once_with_two_workers(
+    harness: Harness, catalog_ids: dict[str, int]
+) -> None:
+    agency = await agency_of(harness.db)
+    await seed_period(harness.db, catalog_ids)
+    receiver = WebhookReceiver(SECRET)
+    await receiver.start()
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await configure_agency(
+            harness, emails=ADDRESSES, webhook_url=receiver.url, webhook_secret=SECRET
+        )
+        clock = Clock()
+        clock.now = T1 + 2 * timedelta(minutes=1)
+        await two_mail_workers(harness, clock, port)
+        for _ in range(2):
+            await asyncio.gather(*(queue_due_digests(r.services) for r in harness.runners))
+        await drain_all(harness)
+        await drain_all(harness)
+        assert await queue_due_digests(harness.services) == 0
+        await drain_all(harness)
+    finally:
+        controller.stop()
+        await receiver.stop()
+
+    expected = await build_digest(harness.db, agency.id, T0, T1, "en")
+    emails = await outbox_rows(harness, Kind.DIGEST_EMAIL)
+    assert sorted((r.payload["to"], r.status) for r in emails) == sorted(
+        (a, "sent") for a in ADDRESSES
+    )
+    assert sorted(to for to, _message in box.messages) == sorted([a] for a in ADDRESSES)
+    for to, message in box.messages:
+        assert message["To"] == to[0] and message["From"] == MAIL_FROM
+        # A long subject comes back folded (leading white space): compare its words.
+        subject = "Digest for Kaduna State Ministry of Works, Mar 10, 2025 to Mar 11, 2025"
+        assert " ".join(message["Subject"].split()) == subject
+        assert message["Content-Language"] == "en"
+        plain, markup = message.get_body(("plain",)), message.get_body(("html",))
+        assert plain is not None and markup is not None
+        text, html = plain.get_content(), markup.get_content()
+        assert "2 new · 4 open · 1 resolved · 0 reopened" in text and "<" not in text
+        assert "Median time to acknowledge: 6 hours (over 3 reports)" in text
+        assert "The period's 7 reports as CSV" in text
+        assert "<b>6 hours</b>" in html and "0803" not in text + html
+        chart, table = list(message.iter_attachments())
+        assert chart.get_content_type() == "image/png"
+        assert chart.get_filename() == f"digest-kaduna-works-{T1:%Y-%m-%d}.png"
+        assert Image.open(io.BytesIO(chart.get_content())).size == (WIDTH, 512)
+        assert table.get_content_type() == "text/csv"
+        assert table.get_filename() == expected.csv_filename
+        csv_text = table.get_content()
+        csv_text = csv_text.decode() if isinstance(csv_text, bytes) else csv_text
+        assert csv_text.replace("\r\n", "\n") == expected.csv.decode().replace("\r\n", "\n")
+
+    [hook] = await outbox_rows(harness, Kind.DIGEST_WEBHOOK)
+    assert hook.status == "sent"
+    [request] = receiver.requests
+    assert request.signature_ok and request.answered == 200
+    key = f"digest_webhook:{agency.id}:{T0.isoformat()}:webhook"
+    assert request.headers["Idempotency-Key"] == hook.idempotency_key == key
+    document = json.loads(request.body)
+    assert document["type"] == "digest" and document["agency"] == "kaduna-works"
+    assert document["period"] == {
+        "start": T0.isoformat(),
+        "end": T1.isoformat(),
+        "timezone": "Africa/Lagos",
+    }
+    assert [
+        (c["code"], c["new"], c["open"], c["resolved"], c["reopened"], c["by_status"])
+        for c in document["commitments"]
+    ] == [
+        (f.code, f.new, f.open, f.resolved, f.reopened, f.by_status) for f in expected.commitments
+    ]
+    assert document["median_acknowledge"] == {"seconds": 6 * 3600, "iso": "PT6H", "count": 3}
+    assert document["median_resolve"] == {"seconds": 64 * 3600, "iso": "P2DT16H", "count": 2}
+    assert [(r["reference"], r["waiting_seconds"]) for r in document["oldest_unanswered"]] == [
+        (r.reference, (r.waiting or timedelta()).total_seconds())
+        for r in expected.oldest_unanswered
+    ]
+    assert document["oldest_unanswered"][0]["waiting"] == "P2DT23H"
+    assert [(r["reference"], r["supporters"]) for r in document["most_supported"]] == [
+        (r.reference, r.supporters) for r in expected.most_supported
+    ]
+    assert document["csv"] == expected.csv.decode() and document["csv_rows"] == 7
+    assert "chart" not in request.body.decode() and "0803" not in request.body.decode()
+
+
+async def test_no_email_or_webhook_digest_without_those_channels(
+    harness: Harness, catalog_ids: dict[str, int]
+) -> None:
+    agency = await agency_of(harness.db)
+    clock = Clock()
+    clock.now = T1 + H
+    await two_mail_workers(harness, clock, free_port())
+    assert await queue_due_digests(harness.services) == 1
+    await drain_all(harness)
+    assert [r.status for r in await outbox_rows(harness, Kind.AGENCY_DIGEST)] == ["sent"]
+    assert await outbox_rows(harness, Kind.DIGEST_EMAIL) == []
+    assert await outbox_rows(harness, Kind.DIGEST_WEBHOOK) == []
+    # Addresses but no SMTP server configured: no e-mail is queued either.
+    await configure_agency(harness, emails=ADDRESSES)
+    async with harness.db.write() as session:
+        period = Period(T0, T1)
+        assert await queue_digest_deliveries_in(session, agency.id, period, T1, email=False) == 0
+    assert await outbox_rows(harness, Kind.DIGEST_EMAIL) == []

@@ -1,13 +1,18 @@
 """Steps and servers for the agency channel tests: an approved report, the agency's settings,
-and a real HTTP receiver standing in for the agency's own system."""
+a real HTTP receiver standing in for the agency's own system and an SMTP handler for its
+mailboxes."""
 
 from __future__ import annotations
 
 import asyncio
+import email
 import hashlib
 import hmac
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
 from typing import Any
 
 from aiohttp import web
@@ -134,3 +139,30 @@ class WebhookReceiver:
             await asyncio.wait_for(
                 self._arrived.wait_for(lambda: len(self.requests) >= count), timeout
             )
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps every message; refuses the `refused` recipients as a real server
+    would."""
+
+    def __init__(self, refused: frozenset[str] | set[str] = frozenset()) -> None:
+        self.refused = refused
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
