@@ -35,6 +35,10 @@ Configuration comes from environment variables or a .env file:
   TIMEZONE               IANA time zone for dates shown to users (default UTC)
   REGION_BOUNDS          south,west,north,east where report locations are accepted (default world)
   MODERATOR_CHAT_ID      the staff group's chat id (optional)
+  MODERATOR_LOCALE       language of cards in the staff group (default DEFAULT_LOCALE)
+  DUPLICATE_RADIUS_M     metres within which an open report is offered as a duplicate (250)
+  FIX_CHECK_DAYS         days after "resolved" when the author is asked if it is fixed (7)
+  TELEGRAM_MAX_MESSAGES_PER_SECOND   the bot's own pacing (29; 0 turns it off)
   BOT_USERNAME           the bot's @username for deep links (default: asked from Telegram)
   WEBHOOK_URL, WEBHOOK_LISTEN, WEBHOOK_PORT, WEBHOOK_SECRET   webhook mode
   WEB_PORT, WEB_LISTEN   agencies' status endpoint (off unless WEB_PORT is set; 127.0.0.1)
