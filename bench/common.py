@@ -166,3 +166,20 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def machine_info() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+    }
+
+
+def merge_results(path: Path, key: str, entry: dict[str, Any]) -> None:
+    """Keep one entry per size in a results file, so runs at 100k and 1M sit side by side."""
+    results: dict[str, Any] = {}
+    if path.is_file():
+        results = json.loads(path.read_text(encoding="utf-8"))
+    results[key] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import percentile
+from bench.common import machine_info, merge_results, percentile
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Agency, Citizen, Commitment, Report, ReportEvent, ReportSupporter
@@ -263,15 +262,9 @@ def main() -> int:
         "generate_seconds": round(generate_seconds, 1),
         **built,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        **machine_info(),
     }
-    results: dict[str, Any] = {}
-    if args.results.is_file():
-        results = json.loads(args.results.read_text(encoding="utf-8"))
-    results[str(args.reports)] = entry
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    merge_results(args.results, str(args.reports), entry)
     print(f"results in {args.results}")
     return 0
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from bench.common import machine_info, merge_results
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Agency, Citizen, Commitment, Report
@@ -182,15 +181,9 @@ def main() -> int:
         "baseline_rss_mb": baseline,
         "exports": exports,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "python": platform.python_version(),
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        **machine_info(),
     }
-    results: dict[str, Any] = {}
-    if args.results.is_file():
-        results = json.loads(args.results.read_text(encoding="utf-8"))
-    results[str(args.reports)] = entry
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    merge_results(args.results, str(args.reports), entry)
     print(f"baseline (export of nothing): {baseline} MB; results in {args.results}")
     return 0
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.officials import create_invite
 from storage.models import Agency, Report, ReportEvent
 from tests.support.conversation import expect, png_image, reference_in, text_of
-from tests.support.flows import open_report
+from tests.support.flows import add_voice, open_report, set_language
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000999
@@ -66,19 +66,8 @@ async def test_official_answers_and_every_follower_hears_it(harness: Harness) ->
     assert any(m.kind == "photo" for m in official.messages), "the cleaned photo came along"
 
     # A neighbour adds their voice before the agency answers, then reads Hausa from now on.
-    await open_report(supporter)
-    await supporter.send_text("Ruwa yana zuba a kan hanya kowace rana.")
-    await expect(supporter, "Where is it?")
-    await supporter.send_location(10.57315, 7.44125)
-    offer = await expect(supporter, "Someone already reported this here", timeout=10)
-    await supporter.press_button(f"👍 Add my voice to {reference}", message=offer)
-    await expect(supporter, "Your voice was added")
-    async with harness.db.write() as session:
-        from storage.models import Citizen
-
-        row = await session.scalar(select(Citizen).where(Citizen.telegram_user_id == supporter.id))
-        assert row is not None
-        row.language = "ha"
+    await add_voice(supporter, reference, (10.57315, 7.44125))
+    await set_language(harness.db, supporter.id, "ha")
 
     await official.press_button("👀 Acknowledged", message=card)
     notice = await expect(citizen, "acknowledged by the agency", timeout=15)

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from storage.models import Agency, Citizen, Report, ReportEvent
+from storage.models import Agency, Report, ReportEvent
 from tests.support.agency_channels import (
     SECRET,
     STAFF_CHAT,
@@ -22,7 +22,7 @@ from tests.support.agency_channels import (
     submit,
 )
 from tests.support.conversation import expect, text_of
-from tests.support.flows import open_report
+from tests.support.flows import add_voice, set_language
 from tests.support.harness import Harness
 
 OTHER_SECRET = "another-agency-has-its-own-secret"
@@ -74,17 +74,8 @@ async def published_report_with_a_supporter(harness: Harness) -> tuple[str, Any,
     reference = await submit(harness, citizen)
     await approve(moderator, group, reference)
     await expect(citizen, "was approved and published", timeout=15)
-    await open_report(supporter)
-    await supporter.send_text("Ruwa yana zuba a kan hanya kowace rana.")
-    await expect(supporter, "Where is it?")
-    await supporter.send_location(10.57315, 7.44125)
-    offer = await expect(supporter, "Someone already reported this here", timeout=10)
-    await supporter.press_button(f"👍 Add my voice to {reference}", message=offer)
-    await expect(supporter, "Your voice was added")
-    async with harness.db.write() as session:
-        row = await session.scalar(select(Citizen).where(Citizen.telegram_user_id == supporter.id))
-        assert row is not None
-        row.language = "ha"
+    await add_voice(supporter, reference, (10.57315, 7.44125))
+    await set_language(harness.db, supporter.id, "ha")
     return reference, citizen, supporter
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage.models import OutboxMessage
 from tests.support.clock import Clock
 from tests.support.conversation import expect, reference_in
-from tests.support.flows import open_report
+from tests.support.flows import reach_summary, send_plain_report
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000888
@@ -30,25 +30,13 @@ async def outbox_rows(harness: Harness, kind: str) -> list[OutboxMessage]:
         return list(rows.all())
 
 
-async def finish_report(harness: Harness, citizen) -> str:
-    await open_report(citizen)
-    await citizen.send_text("The streetlights on the new road never worked.")
-    await expect(citizen, "Where is it?")
-    await citizen.press_reply_button("➡️ Continue without location")
-    await expect(citizen, "Add photos")
-    await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
-    await citizen.press_button("✅ Send report")
-    return reference_in(await expect(citizen, "Reference:"))
-
-
 async def test_card_survives_a_502_and_a_stopped_dispatcher(harness: Harness) -> None:
     clock = Clock()
     harness.services.clock = clock
     group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
     dispatcher = harness.runner.dispatcher
     await dispatcher.stop()  # as if the bot went down right after the report was stored
-    reference = await finish_report(harness, harness.user("en"))
+    reference = await send_plain_report(harness.user("en"))
     rows = await outbox_rows(harness, "moderation_card")
     assert [(r.status, r.attempts) for r in rows] == [("pending", 0)]
     # Back up (driven by hand here, one batch at a time), and Telegram answers with a 502.
@@ -73,7 +61,7 @@ async def test_citizen_who_blocked_the_bot_is_not_retried(harness: Harness) -> N
         STAFF_CHAT, "staff", admins=[moderator := harness.user("en")]
     )
     citizen = harness.user("en")
-    reference = await finish_report(harness, citizen)
+    reference = await send_plain_report(citizen)
     card = await expect(group, reference, timeout=15)
     harness.emulator.block_bot(citizen.id, notify=False)
     await moderator.press_button("✅ Approve", message=card)
@@ -92,7 +80,7 @@ async def test_two_workers_never_send_the_same_card_twice(harness: Harness) -> N
     await harness.runner.dispatcher.stop()
     references = []
     for _ in range(20):
-        references.append(await finish_report(harness, harness.user("en")))
+        references.append(await send_plain_report(harness.user("en")))
     other = await harness.start_worker(own_engine=True)
     await other.dispatcher.stop()
     sent = await asyncio.gather(
@@ -117,13 +105,7 @@ async def test_restart_in_the_middle_of_a_delivery_loses_and_repeats_nothing(
 ) -> None:
     group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
     citizen = harness.user("en")
-    await open_report(citizen)
-    await citizen.send_text("Half the streetlights are out along the new road.")
-    await expect(citizen, "Where is it?")
-    await citizen.press_reply_button("➡️ Continue without location")
-    await expect(citizen, "Add photos")
-    await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
+    await reach_summary(citizen, "Half the streetlights are out along the new road.")
     since = len(harness.emulator.calls)
     # Telegram is slow to answer the card; the bot is restarted while it waits.
     harness.emulator.faults.set(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage.models import Citizen, Report
 from tests.support.conversation import expect, reference_in, text_of
-from tests.support.flows import open_report
+from tests.support.flows import open_report, reach_summary
 from tests.support.harness import Harness
 
 
@@ -43,13 +43,9 @@ async def test_voice_note_at_the_wrong_step_gets_a_hint(harness: Harness) -> Non
 
 async def test_every_part_can_be_edited_from_the_summary(harness: Harness) -> None:
     citizen = harness.user("en")
-    await open_report(citizen, kind="⏸ Not started or stalled")
-    await citizen.send_text("The contractor has not been seen for a month.")
-    await expect(citizen, "Where is it?")
-    await citizen.press_reply_button("➡️ Continue without location")
-    await expect(citizen, "Add photos")
-    await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
+    await reach_summary(
+        citizen, "The contractor has not been seen for a month.", kind="⏸ Not started or stalled"
+    )
     await citizen.press_button("✏️ Description")
     await expect(citizen, "Describe what you see")
     await citizen.send_text("The contractor left the site in March; nothing since.")

@@ -84,3 +84,14 @@ def require_bot_username(settings: Settings) -> str:
     if not settings.bot_username:
         raise AdminError(BOT_USERNAME_HELP)
     return settings.bot_username
+
+
+def positive_int(option: str, raw: object) -> int:
+    """An option that must be a whole number of at least 1, or a UsageError naming it."""
+    try:
+        value = int(str(raw))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"{option}: expected a whole number of at least 1, got {raw!r}")
+    return value

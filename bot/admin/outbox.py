@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from bot.admin.common import UsageError, admin_command, open_database
+from bot.admin.common import admin_command, open_database, positive_int
 from bot.config import Settings
 from storage.db import Database
 from storage.queries import failed_deliveries as queries
@@ -81,12 +81,7 @@ def per_kind_and_agency(failed: list[FailedDelivery]) -> list[tuple[str, str | N
 
 @admin_command
 async def run_failed(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        limit = int(args.limit)
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise UsageError(f"--limit: expected a whole number of at least 1, got {args.limit!r}")
+    limit = positive_int("--limit", args.limit)
     async with open_database(settings) as db:
         failed = await failed_deliveries(db, limit)
     if args.json:

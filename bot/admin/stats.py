@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from bot.admin.common import UsageError, admin_command, open_database
+from bot.admin.common import admin_command, open_database, positive_int
 from bot.admin.outbox import failed_deliveries, per_kind_and_agency
 from bot.config import Settings
 from bot.lifecycle import Status
@@ -58,12 +58,7 @@ def _table(title: str, rows: list[tuple[str, int]]) -> list[str]:
 
 @admin_command
 async def run_stats(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        top = int(args.top)
-    except ValueError:
-        top = 0
-    if top < 1:
-        raise UsageError(f"--top: expected a whole number of at least 1, got {args.top!r}")
+    top = positive_int("--top", args.top)
     async with open_database(settings) as db:
         figures = await collect(db, top)
     if args.json:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.deeplinks import commitment_payload
 from bot.emulator import SimulatedUser
-from tests.support.conversation import expect
+from storage.db import Database
+from storage.models import Citizen
+from tests.support.conversation import expect, reference_in
 
 
 async def open_report(
@@ -19,3 +23,52 @@ async def open_report(
     await citizen.press_button(kind)
     await expect(citizen, "Describe what you see")
     return drawn
+
+
+async def reach_summary(
+    citizen: SimulatedUser,
+    text: str = "The streetlights on the new road never worked.",
+    code: str = "KAD-RD-017",
+    kind: str = "⚠️ A problem",
+) -> None:
+    """A report with a text, no location and no photos, up to its summary."""
+    await open_report(citizen, code, kind)
+    await citizen.send_text(text)
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    await expect(citizen, "Add photos")
+    await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+
+
+async def send_plain_report(citizen: SimulatedUser, **details: str) -> str:
+    """reach_summary, then send; returns the reference."""
+    await reach_summary(citizen, **details)
+    await citizen.press_button("✅ Send report")
+    return reference_in(await expect(citizen, "Reference:"))
+
+
+async def add_voice(
+    citizen: SimulatedUser,
+    reference: str,
+    location: tuple[float, float],
+    text: str = "Ruwa yana zuba a kan hanya kowace rana.",
+) -> None:
+    """Start a report next to `reference` and support that one instead, when it is offered."""
+    await open_report(citizen)
+    await citizen.send_text(text)
+    await expect(citizen, "Where is it?")
+    await citizen.send_location(*location)
+    offer = await expect(citizen, "Someone already reported this here", timeout=10)
+    await citizen.press_button(f"👍 Add my voice to {reference}", message=offer)
+    await expect(citizen, "Your voice was added")
+
+
+async def set_language(db: Database, telegram_user_id: int, language: str) -> None:
+    """As if the citizen had chosen `language` with /language."""
+    async with db.write() as session:
+        row = await session.scalar(
+            select(Citizen).where(Citizen.telegram_user_id == telegram_user_id)
+        )
+        assert row is not None
+        row.language = language
