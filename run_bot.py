@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli import main
+from bot.app.cli import main
 from handlers import register_handlers
 
 

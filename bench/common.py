@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.emulator import BotApiEmulator, BotMessage, SimulatedUser
+from emulator import BotApiEmulator, BotMessage, SimulatedUser
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -22,7 +22,7 @@ from bench.common import (
     running_emulator,
     wait_until_ready,
 )
-from bot.emulator import BotApiEmulator, SimulatedUser
+from emulator import BotApiEmulator, SimulatedUser
 
 Scenario = Callable[[SimulatedUser, list[float]], Awaitable[int]]
 Seeder = Callable[[str], Awaitable[None]]

@@ -173,7 +173,7 @@ def _event(report_id: int, action: str, old: str, new: str, at: datetime) -> dic
 
 async def build_all(url: str, reports: int) -> dict[str, Any]:
     """In the child: every agency's digest for the last week of the data, one after another."""
-    from bot.digests import build_digest
+    from bot.digests.figures import build_digest
 
     end = end_of_data(reports)
     start = end - timedelta(days=7)

@@ -25,7 +25,7 @@ Two times per lookup: as the application sees it (p50_ms, p99_ms: execute throug
 driver and the ORM, plus the exact distance check), and the database engine's own
 (engine_p50_ms, engine_p99_ms: PostgreSQL's EXPLAIN ANALYZE execution time and pages touched;
 SQLite through the plain sqlite3 module), which shows the index's effect without the fixed
-per-query overhead of the async stack. The bot's whole call (bot.duplicates.nearby_open_reports)
+per-query overhead of the async stack. The bot's whole call (bot.reports.duplicates.nearby_open_reports)
 is measured too as `bot_lookup`. Results go to bench/results/duplicates.json: per database, size
 and variant, p50/p99, plans, and the growth from the smallest to the largest size.
 """
@@ -56,17 +56,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.common import percentile, write_results
-from bot.duplicates import (
+from bot.catalog.geo import distance_m, search_boxes
+from bot.reports.duplicates import (
     DUPLICATE_RADIUS_M,
     OPEN_STATUSES,
     nearby_open_reports,
 )
-from bot.geo import distance_m, search_boxes
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Citizen, Commitment, Report
 from storage.queries.duplicates import open_reports_near_query
-from storage.scratch import temporary_postgres_database
+from tools.scratch_db import temporary_postgres_database
 
 COMMITMENTS = 500
 CITIZENS = 2_000

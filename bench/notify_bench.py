@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from bench.common import write_results
-from bot.agency_desk import AgencyDesk
-from bot.config import Settings
-from bot.context import Services
-from bot.emulator import BotApiEmulator
-from bot.lifecycle import Actor
-from bot.runner import BotRunner
+from bot.app.runner import BotRunner
+from bot.core.services import Services
+from bot.core.settings import Settings
+from bot.reports.answers import AgencyDesk
+from bot.reports.lifecycle import Actor
+from emulator import BotApiEmulator
 from handlers import register_handlers
 from storage.db import Database
 from storage.migrate import upgrade_to_head

@@ -20,7 +20,7 @@ from PIL import Image
 
 from bench.common import timed, wait_for, write_results
 from bench.compare import compare
-from bot.emulator import SimulatedUser
+from emulator import SimulatedUser
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Agency, Commitment

@@ -14,7 +14,7 @@ import json
 
 from bench.common import timed, wait_for, write_results
 from bench.compare import compare
-from bot.emulator import SimulatedUser
+from emulator import SimulatedUser
 
 
 async def ours(user: SimulatedUser, latencies: list[float]) -> int:

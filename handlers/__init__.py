@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
-from bot.app import AppType
-from bot.context import services_of
+from bot.app.application import AppType
+from bot.core.services import services_of
 from handlers import commands, digests, flow, language, moderation, officials
 from handlers.errors import on_error
 from handlers.locale import resolve_locale

@@ -6,7 +6,7 @@ draft it was drawn for. Telegram allows at most 64 bytes.
 
 from __future__ import annotations
 
-from bot.button_data import ButtonData, decode, encode
+from bot.channels.buttons import ButtonData, decode, encode
 
 
 class DraftButton(ButtonData):

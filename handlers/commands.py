@@ -7,15 +7,16 @@ from html import escape
 
 from telegram import Update
 
-from bot import catalog, my_reports
-from bot.commands import CITIZEN_COMMANDS
-from bot.context import BotContext
-from bot.deeplinks import parse_start_payload
-from bot.drafting import DraftView
-from bot.formatting import format_coordinates, format_datetime
-from bot.i18n import _, current_locale, ngettext
-from bot.lifecycle import status_label
-from bot.references import normalize_reference
+from bot.app.command_menu import CITIZEN_COMMANDS
+from bot.catalog import commitments as catalog
+from bot.catalog.deeplinks import parse_start_payload
+from bot.core.services import BotContext
+from bot.i18n.formatting import format_coordinates, format_datetime
+from bot.i18n.translate import _, current_locale, ngettext
+from bot.reports import my_reports
+from bot.reports.drafting import DraftView
+from bot.reports.lifecycle import status_label
+from bot.reports.references import normalize_reference
 from handlers import keyboards
 from handlers.officials import join_agency
 from handlers.prompts import help_text

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import BotContext
-from bot.digest_delivery import current_digests, send_digest
-from bot.i18n import _, current_locale
+from bot.core.services import BotContext
+from bot.digests.delivery import current_digests, send_digest
+from bot.i18n.translate import _, current_locale
 
 
 async def digest_command(update: Update, context: BotContext) -> None:

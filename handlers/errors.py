@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
-from bot.context import BotContext
-from bot.i18n import _
+from bot.core.services import BotContext
+from bot.i18n.translate import _
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,12 @@ from html import escape
 from telegram import Message, Update
 from telegram.error import TelegramError
 
-from bot import catalog, drafting
-from bot.context import BotContext
-from bot.drafting import DraftView, Step
-from bot.i18n import _, current_locale
-from bot.photos import MAX_PHOTO_BYTES, NotAnAcceptedImage, clean_image
+from bot.catalog import commitments as catalog
+from bot.core.services import BotContext
+from bot.i18n.translate import _, current_locale
+from bot.reports import drafting
+from bot.reports.drafting import DraftView, Step
+from bot.reports.photos import MAX_PHOTO_BYTES, NotAnAcceptedImage, clean_image
 from handlers import keyboards
 from handlers.callback_data import DraftButton, int_argument, parse_consent, parse_draft_button
 from handlers.language import adopt_language

@@ -9,9 +9,9 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from bot.catalog import Page
-from bot.drafting import KIND_LABELS, DraftView, Kind, Step
-from bot.i18n import _
+from bot.catalog.commitments import Page
+from bot.i18n.translate import _
+from bot.reports.drafting import KIND_LABELS, DraftView, Kind, Step
 from handlers.callback_data import consent_data, draft_button, language_menu_data
 
 TITLE_IN_BUTTON = 60

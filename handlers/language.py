@@ -13,10 +13,10 @@ import logging
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot.commands import publish_chat_menu
-from bot.context import BotContext
-from bot.i18n import _, available_locales, language_name, set_locale
-from bot.languages import language_choices, remember_language
+from bot.app.command_menu import publish_chat_menu
+from bot.core.services import BotContext
+from bot.i18n.languages import language_choices, remember_language
+from bot.i18n.translate import _, available_locales, language_name, set_locale
 from handlers.callback_data import language_data, parse_language
 from handlers.keyboards import consent_keyboard
 from handlers.prompts import privacy_notice

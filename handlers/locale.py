@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import BotContext
-from bot.drafting import DraftService
-from bot.i18n import choose_locale, set_locale
+from bot.core.services import BotContext
+from bot.i18n.translate import choose_locale, set_locale
+from bot.reports.drafting import DraftService
 
 
 async def resolve_locale(update: Update, context: BotContext) -> None:

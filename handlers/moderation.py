@@ -13,15 +13,15 @@ from babel.dates import format_timedelta
 from telegram import ForceReply, Message, Update, User
 from telegram.error import TelegramError
 
-from bot import moderation
-from bot.cards import build_card, parse_card_button
-from bot.context import BotContext
-from bot.flags import mask_personal_data
-from bot.formatting import format_number
-from bot.i18n import _, current_locale, ngettext, use_locale
-from bot.lifecycle import Actor, status_label
-from bot.moderation import Moderation
-from bot.moderators import is_moderator
+from bot.channels.cards import build_card, parse_card_button
+from bot.core.services import BotContext
+from bot.i18n.formatting import format_number
+from bot.i18n.translate import _, current_locale, ngettext, use_locale
+from bot.reports import moderation
+from bot.reports.flags import mask_personal_data
+from bot.reports.lifecycle import Actor, status_label
+from bot.reports.moderation import Moderation
+from bot.roles.moderators import is_moderator
 from handlers.replies import answer_callback
 
 log = logging.getLogger(__name__)

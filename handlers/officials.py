@@ -9,16 +9,16 @@ from html import escape
 from telegram import Message, Update
 from telegram.error import TelegramError
 
-from bot.agency_desk import AgencyDesk, NotAnOfficial
-from bot.button_data import ButtonData, decode
-from bot.cards import build_official_card
-from bot.catalog import localized
-from bot.context import BotContext
-from bot.fix_check import FixCheck, NotYourReport
-from bot.i18n import _, current_locale
-from bot.lifecycle import Actor, status_label
-from bot.moderation import AlreadyDone, ReportNotFound
-from bot.officials import InviteStatus, redeem_invite
+from bot.catalog.commitments import localized
+from bot.channels.buttons import ButtonData, decode
+from bot.channels.cards import build_official_card
+from bot.core.services import BotContext
+from bot.i18n.translate import _, current_locale
+from bot.reports.answers import AgencyDesk, NotAnOfficial
+from bot.reports.fix_check import FixCheck, NotYourReport
+from bot.reports.lifecycle import Actor, status_label
+from bot.reports.moderation import AlreadyDone, ReportNotFound
+from bot.roles.officials import InviteStatus, redeem_invite
 from handlers.moderation import already_text
 from handlers.replies import answer_callback
 

@@ -9,12 +9,12 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot import catalog
-from bot.catalog import Page
-from bot.context import Services
-from bot.drafting import KIND_LABELS, MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView, Kind, Step
-from bot.formatting import format_coordinates, format_distance, format_number
-from bot.i18n import _, current_locale, ngettext
+from bot.catalog import commitments as catalog
+from bot.catalog.commitments import Page
+from bot.core.services import Services
+from bot.i18n.formatting import format_coordinates, format_distance, format_number
+from bot.i18n.translate import _, current_locale, ngettext
+from bot.reports.drafting import KIND_LABELS, MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView, Kind, Step
 from handlers import keyboards
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None

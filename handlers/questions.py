@@ -7,12 +7,12 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.context import BotContext
-from bot.drafting import DraftView
-from bot.duplicates import nearby_open_reports
-from bot.formatting import format_distance
-from bot.i18n import _
-from bot.moderation import Moderation
+from bot.core.services import BotContext
+from bot.i18n.formatting import format_distance
+from bot.i18n.translate import _
+from bot.reports.drafting import DraftView
+from bot.reports.duplicates import nearby_open_reports
+from bot.reports.moderation import Moderation
 from handlers.callback_data import draft_button
 
 

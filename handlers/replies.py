@@ -8,11 +8,11 @@ from html import escape
 from telegram import CallbackQuery, ReplyKeyboardRemove
 from telegram.error import BadRequest
 
-from bot import drafting
-from bot.context import BotContext
-from bot.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftService, DraftView
-from bot.formatting import format_number
-from bot.i18n import _
+from bot.core.services import BotContext
+from bot.i18n.formatting import format_number
+from bot.i18n.translate import _
+from bot.reports import drafting
+from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftService, DraftView
 from handlers import keyboards
 from handlers.prompts import privacy_notice, prompt_for, step_hint
 

@@ -14,7 +14,7 @@ from tests.support.catalog import seed_catalog
 from tests.support.databases import fresh_database_url
 
 if TYPE_CHECKING:
-    from bot.emulator import BotApiEmulator
+    from emulator import BotApiEmulator
     from tests.support.harness import Harness
 
 
@@ -48,7 +48,7 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[BotApiEmulator]:
-    from bot.emulator import BotApiEmulator
+    from emulator import BotApiEmulator
 
     emu = BotApiEmulator()
     # Conversations send a few messages per step; allow short bursts per chat, as Telegram does

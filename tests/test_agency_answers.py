@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.officials import create_invite
+from bot.roles.officials import create_invite
 from storage.models import Agency, Report, ReportEvent
 from tests.support.conversation import expect, png_image, reference_in, text_of
 from tests.support.flows import add_voice, open_report, set_language

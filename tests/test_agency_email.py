@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.dispatcher import AGENCY_RETRY_DELAYS
+from bot.core.settings import ConfigError, Settings, load_settings
+from bot.outbox.dispatcher import AGENCY_RETRY_DELAYS
 from tests.support.agency_channels import (
     STAFF_CHAT,
     Mailbox,
@@ -120,7 +120,7 @@ async def test_without_smtp_no_mail_is_queued_and_start_warns(
 ) -> None:
     await configure_agency(harness, emails=["works@kaduna.example"])
     await harness.stop_worker(harness.runner)
-    with caplog.at_level(logging.WARNING, logger="bot.agency_senders"):
+    with caplog.at_level(logging.WARNING, logger="bot.channels.agency_senders"):
         await harness.start_worker(smtp_host=None, mail_from=None, default_locale="en")
     assert "SMTP_HOST is not set" in caplog.text and "kaduna-works" in caplog.text
     moderator, group = staff(harness)

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
-from bot.dispatcher import AGENCY_RETRY_DELAYS
-from bot.emulator import SimulatedGroup, SimulatedUser
-from bot.lifecycle import Actor
-from bot.moderation import REJECT_REASONS, Moderation
+from bot.app.cli import main
+from bot.outbox.dispatcher import AGENCY_RETRY_DELAYS
+from bot.reports.lifecycle import Actor
+from bot.reports.moderation import REJECT_REASONS, Moderation
+from emulator import SimulatedGroup, SimulatedUser
 from handlers import register_handlers
 from storage.models import Report
 from tests.support.agency_channels import (

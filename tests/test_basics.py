@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from storage.models import Citizen, Draft
 from tests.support.conversation import expect, text_of
 from tests.support.flows import open_report

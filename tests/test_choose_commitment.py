@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.emulator import SimulatedUser
+from emulator import SimulatedUser
 from tests.support.catalog import SeedCommitment, seed_catalog
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
@@ -86,9 +86,9 @@ async def test_long_result_lists_are_paged(harness: Harness) -> None:
 
 
 async def test_nearby_finds_commitments_across_the_antimeridian(database) -> None:
-    from bot import catalog
-    from bot.config import Settings
-    from bot.context import Services
+    from bot.catalog import commitments as catalog
+    from bot.core.services import Services
+    from bot.core.settings import Settings
 
     fiji = (SeedCommitment("FJ-RD-001", "Taveuni coastal road", "Roads", -16.80, 179.9995, 2000),)
     await seed_catalog(database, fiji, agency_code="fiji-works")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TELEGRAM_API_BASE_URL, ConfigError, RegionBounds, load_settings
+from bot.core.settings import TELEGRAM_API_BASE_URL, ConfigError, RegionBounds, load_settings
 
 VALID_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 

@@ -17,13 +17,13 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 from sqlalchemy import select
 
-from bot.digest_chart import PALETTE, WIDTH
-from bot.digest_delivery import JOB_NAME, queue_digest_deliveries_in, queue_due_digests
-from bot.digest_schedule import Period, current_period, last_run, scheduled_period, zone
-from bot.digest_text import render_digest
-from bot.digests import UnknownAgency, build_digest
-from bot.i18n import use_locale
-from bot.outbox import Kind, enqueue
+from bot.digests.chart import PALETTE, WIDTH
+from bot.digests.delivery import JOB_NAME, queue_digest_deliveries_in, queue_due_digests
+from bot.digests.figures import UnknownAgency, build_digest
+from bot.digests.schedule import Period, current_period, last_run, scheduled_period, zone
+from bot.digests.text import render_digest
+from bot.i18n.translate import use_locale
+from bot.outbox.queue import Kind, enqueue
 from storage.db import Database
 from storage.models import (
     Agency,

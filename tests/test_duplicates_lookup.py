@@ -1,8 +1,8 @@
 """The nearby-duplicate lookup: which open reports on a commitment come back, in which order, and
 that the database answers it from an index rather than a scan.
 
-Report positions are computed from exact distances and bearings on the same sphere as bot.geo,
-and each is checked against bot.geo.distance_m before use.
+Report positions are computed from exact distances and bearings on the same sphere as bot.catalog.geo,
+and each is checked against bot.catalog.geo.distance_m before use.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Select, insert, text
 
-from bot.duplicates import (
+from bot.catalog.geo import EARTH_RADIUS_M, distance_m, search_boxes
+from bot.reports.duplicates import (
     DUPLICATE_RADIUS_M,
     OPEN_STATUSES,
     PREVIEW_CHARS,
     nearby_open_reports,
 )
-from bot.geo import EARTH_RADIUS_M, distance_m, search_boxes
-from bot.lifecycle import PUBLIC_OPEN, Status
+from bot.reports.lifecycle import PUBLIC_OPEN, Status
 from storage.db import Database
 from storage.models import Citizen, Commitment, Report
 from storage.queries.duplicates import open_reports_near, open_reports_near_query
@@ -36,7 +36,7 @@ T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def destination(lat: float, lon: float, bearing_deg: float, metres: float) -> tuple[float, float]:
-    """The point `metres` away along a great circle; checked against bot.geo.distance_m."""
+    """The point `metres` away along a great circle; checked against bot.catalog.geo.distance_m."""
     phi1, lmb1 = math.radians(lat), math.radians(lon)
     theta, delta = math.radians(bearing_deg), metres / EARTH_RADIUS_M
     phi2 = math.asin(

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lifecycle import ALLOWED, PUBLIC, PUBLIC_CLOSED, PUBLIC_OPEN, Status, can_transition
+from bot.reports.lifecycle import (
+    ALLOWED,
+    PUBLIC,
+    PUBLIC_CLOSED,
+    PUBLIC_OPEN,
+    Status,
+    can_transition,
+)
 
 
 @pytest.mark.parametrize(

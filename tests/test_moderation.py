@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import BotMessage, SimulatedGroup, SimulatedUser
+from emulator import BotMessage, SimulatedGroup, SimulatedUser
 from storage.models import (
     Commitment,
     Report,

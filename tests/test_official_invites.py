@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.officials import create_invite
+from bot.roles.officials import create_invite
 from storage.models import Agency, Official
 from tests.support.conversation import expect
 from tests.support.harness import Harness

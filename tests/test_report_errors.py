@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.deeplinks import commitment_payload
-from bot.emulator import SimulatedUser
+from bot.catalog.deeplinks import commitment_payload
+from emulator import SimulatedUser
 from storage.models import Citizen, Draft, Report
 from tests.support.conversation import expect, has_metadata, jpeg_with_gps, png_image, text_of
 from tests.support.flows import open_report

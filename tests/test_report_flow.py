@@ -7,8 +7,8 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from bot.deeplinks import commitment_payload
-from bot.emulator import SimulatedUser
+from bot.catalog.deeplinks import commitment_payload
+from emulator import SimulatedUser
 from storage.models import Citizen, Draft, MediaFile, Report, ReportEvent, ReportPhoto
 from tests.support.conversation import (
     expect,

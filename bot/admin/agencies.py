@@ -17,9 +17,9 @@ from bot.admin.common import (
     open_database,
     require_bot_username,
 )
-from bot.config import Settings
-from bot.deeplinks import deep_link, invite_payload
-from bot.officials import create_invite
+from bot.catalog.deeplinks import deep_link, invite_payload
+from bot.core.settings import Settings
+from bot.roles.officials import create_invite
 from storage.models import Agency
 from storage.queries import agencies as queries
 

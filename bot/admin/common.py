@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Settings
+from bot.core.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 

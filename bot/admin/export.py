@@ -20,8 +20,8 @@ from typing import Any, TextIO
 from sqlalchemy import Row
 
 from bot.admin.common import AdminError, UsageError, admin_command, open_database
-from bot.config import Settings
-from bot.lifecycle import PUBLIC, Status
+from bot.core.settings import Settings
+from bot.reports.lifecycle import PUBLIC, Status
 from storage.db import Database
 from storage.queries import agencies as agency_queries
 from storage.queries import commitments as commitment_queries

@@ -16,7 +16,7 @@ from typing import Any
 from bot.admin import formats
 from bot.admin.common import AdminError, admin_command, open_database
 from bot.admin.records import CommitmentRecord, RowError, check_unique_codes, validate
-from bot.config import Settings
+from bot.core.settings import Settings
 from storage.db import Database
 from storage.models import Agency, Commitment
 from storage.queries import catalog

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from bot.admin.common import admin_command, open_database, positive_int
-from bot.config import Settings
+from bot.core.settings import Settings
 from storage.db import Database
 from storage.queries import failed_deliveries as queries
 

@@ -16,8 +16,8 @@ from bot.admin.common import (
     require_bot_username,
 )
 from bot.admin.labels import Label, QRCode, find_font, render_png, render_svg
-from bot.config import SUPPORTED_LOCALES, Settings
-from bot.deeplinks import PayloadTooLong, commitment_link
+from bot.catalog.deeplinks import PayloadTooLong, commitment_link
+from bot.core.settings import SUPPORTED_LOCALES, Settings
 from storage.models import Commitment
 from storage.queries import catalog
 

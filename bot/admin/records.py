@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.admin.common import AdminError
-from bot.catalog import MAX_NEARBY_RADIUS_M
-from bot.deeplinks import PayloadTooLong, commitment_payload
+from bot.catalog.commitments import MAX_NEARBY_RADIUS_M
+from bot.catalog.deeplinks import PayloadTooLong, commitment_payload
 
 MAX_CODE_LENGTH = 255
 MAX_AGENCY_CODE_LENGTH = 128

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 
 from bot.admin.common import AdminError, UsageError, admin_command, open_database
-from bot.config import Settings
+from bot.core.settings import Settings
 from storage.queries import roles as queries
 
 ROLES = ("moderator", "admin")

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.admin.common import admin_command, open_database, positive_int
 from bot.admin.outbox import failed_deliveries, per_kind_and_agency
-from bot.config import Settings
-from bot.lifecycle import Status
+from bot.core.settings import Settings
+from bot.reports.lifecycle import Status
 from storage.db import Database
 from storage.queries import stats as queries
 

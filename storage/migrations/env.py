@@ -25,7 +25,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_url() -> None:
-    from bot.config import load_settings  # only for the `alembic` command line
+    from bot.core.settings import load_settings  # only for the `alembic` command line
     from storage.db import Database
 
     database = Database(load_settings().database_url)

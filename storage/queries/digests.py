@@ -3,7 +3,7 @@
 Every query starts from the agency's commitments and reaches reports through
 ix_reports_commitment_status and events through their report index, so a digest costs what the
 agency holds, not what the whole database holds. Which statuses count as open, waiting or an
-answer is the state machine's business (bot/lifecycle.py): the caller passes them in.
+answer is the state machine's business (bot/reports/lifecycle.py): the caller passes them in.
 """
 
 from __future__ import annotations

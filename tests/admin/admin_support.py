@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from bot.cli import main
+from bot.app.cli import main
 from handlers import register_handlers
 from storage.db import Database
 from storage.migrate import upgrade_to_head

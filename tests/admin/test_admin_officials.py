@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.officials import InviteStatus, create_invite, hash_token, redeem_invite
+from bot.roles.officials import InviteStatus, create_invite, hash_token, redeem_invite
 from storage.db import Database
 from storage.models import Agency, Official, OfficialInvite
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.admin.labels import ELLIPSIS, FontChoice, ascii_fallback, find_font, wrap
 from bot.admin.qr import file_stem
-from bot.deeplinks import commitment_link
+from bot.catalog.deeplinks import commitment_link
 
 Cli = Callable[..., CliResult]
 SVG = "{http://www.w3.org/2000/svg}"

@@ -12,7 +12,7 @@ import pytest_asyncio
 from PIL import Image
 from telegram import Bot
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 
 class FakeClock:

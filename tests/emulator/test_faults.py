@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.emulator import BotApiEmulator, FaultPlan
+from emulator import BotApiEmulator, FaultPlan
 
 pytestmark = pytest.mark.asyncio
 

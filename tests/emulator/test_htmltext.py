@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.htmltext import HtmlParseError, parse_html, utf16_len
-from bot.emulator.validation import check_message_text
+from emulator.htmltext import HtmlParseError, parse_html, utf16_len
+from emulator.validation import check_message_text
 
 STADIUM = "🏟 🏟"  # 9 UTF-8 bytes per emoji pair + space: the byte offsets below count them
 

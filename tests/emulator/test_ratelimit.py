@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot, InputMediaPhoto
 from telegram.error import RetryAfter
 
-from bot.emulator import BotApiEmulator, EmulatorLimits
+from emulator import BotApiEmulator, EmulatorLimits
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import Conflict
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,12 +9,12 @@ from functools import cache
 
 from sqlalchemy import select
 
-from bot.emulator import BotMessage
-from bot.i18n import FSI, LRI, PDI, gettext, ngettext, use_locale
-from bot.i18n_catalogs import TEMPLATE, read_catalog
-from bot.references import new_reference
+from bot.i18n.translate import FSI, LRI, PDI, gettext, ngettext, use_locale
+from bot.reports.references import new_reference
+from emulator import BotMessage
 from storage.db import Database
 from storage.models import Citizen, Report
+from tools.catalogs import TEMPLATE, read_catalog
 
 BRAND = "Commitment Watch"
 _TAG = re.compile(r"<[^>]+>")

@@ -14,9 +14,9 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import write_po
 from i18n_support import tr
 
-from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LOCALES_DIR
-from bot.i18n_catalogs import (
+from bot.core.settings import SUPPORTED_LOCALES
+from bot.i18n.translate import LOCALES_DIR
+from tools.catalogs import (
     TEMPLATE,
     catalog_locales,
     compile_problems,
@@ -92,7 +92,7 @@ def test_the_template_holds_exactly_what_the_code_marks() -> None:
 def test_every_supported_language_has_a_catalog() -> None:
     assert set(catalog_locales()) == set(SUPPORTED_LOCALES)
     for locale in SUPPORTED_LOCALES:
-        assert mo_path(locale).is_file(), f"{locale}: run python -m bot.i18n_catalogs compile"
+        assert mo_path(locale).is_file(), f"{locale}: run python -m tools.catalogs compile"
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)

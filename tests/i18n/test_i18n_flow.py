@@ -11,9 +11,9 @@ import pytest
 from i18n_support import add_reports, english_left, fragment, message_texts, plain, tr, trn
 from sqlalchemy import select
 
-from bot.deeplinks import commitment_payload
-from bot.emulator import SimulatedUser
-from bot.i18n import LRI, NATIVE_NAMES, PDI
+from bot.catalog.deeplinks import commitment_payload
+from bot.i18n.translate import LRI, NATIVE_NAMES, PDI
+from emulator import SimulatedUser
 from storage.models import Citizen, Report
 from tests.support.catalog import KADUNA_CATALOG
 from tests.support.conversation import expect, png_image, reference_in, text_of

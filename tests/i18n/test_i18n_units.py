@@ -9,9 +9,9 @@ from string import Formatter
 import pytest
 from i18n_support import english_left
 
-from bot import formatting
-from bot.config import SUPPORTED_LOCALES
-from bot.i18n import (
+from bot.core.settings import SUPPORTED_LOCALES
+from bot.i18n import formatting
+from bot.i18n.translate import (
     FSI,
     LRI,
     NATIVE_NAMES,
@@ -29,8 +29,8 @@ from bot.i18n import (
     set_locale,
     use_locale,
 )
-from bot.i18n_catalogs import TEMPLATE, read_catalog
 from handlers.callback_data import consent_data, language_data, parse_consent, parse_language
+from tools.catalogs import TEMPLATE, read_catalog
 
 MOMENT = datetime(2025, 3, 4, 15, 30, tzinfo=UTC)  # 16:30 in Lagos
 

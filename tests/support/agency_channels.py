@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.emulator import BotMessage, SimulatedGroup, SimulatedUser
+from emulator import BotMessage, SimulatedGroup, SimulatedUser
 from storage.models import Agency, OutboxMessage
 from tests.support.conversation import expect, reference_in
 from tests.support.flows import open_report

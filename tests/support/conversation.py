@@ -7,7 +7,7 @@ import re
 
 from PIL import Image
 
-from bot.emulator import BotMessage, SimulatedUser
+from emulator import BotMessage, SimulatedUser
 
 REFERENCE = re.compile(r"CW-[2-9A-HJ-NP-Z]{6}")
 

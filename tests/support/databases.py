@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.scratch import temporary_postgres_database
+from tools.scratch_db import temporary_postgres_database
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
 SKIP_REASON = (

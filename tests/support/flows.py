@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.deeplinks import commitment_payload
-from bot.emulator import SimulatedUser
+from bot.catalog.deeplinks import commitment_payload
+from emulator import SimulatedUser
 from storage.db import Database
 from storage.models import Citizen
 from tests.support.conversation import expect, reference_in

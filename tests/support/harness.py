@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.config import RegionBounds, Settings
-from bot.context import Services
-from bot.emulator import BotApiEmulator, SimulatedUser
-from bot.runner import BotRunner
+from bot.app.runner import BotRunner
+from bot.core.services import Services
+from bot.core.settings import RegionBounds, Settings
+from emulator import BotApiEmulator, SimulatedUser
 from handlers import register_handlers
 from storage.db import Database
 

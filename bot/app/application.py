@@ -1,0 +1,57 @@
+"""The application factory: python-telegram-bot configured the way Commitment Watch needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+
+from bot.app.update_processor import PerUserUpdateProcessor
+from bot.core.services import BotContext, Services
+
+AppType = Application[Any, BotContext, Any, Any, Any, Any]
+HandlerRegistrar = Callable[[AppType], None]
+
+# Updates processed at once across all users; one user's updates still queue on their own lock.
+MAX_CONCURRENT_UPDATES = 256
+
+
+def rate_limiter(max_messages_per_second: float) -> AIORateLimiter:
+    if max_messages_per_second <= 0:
+        # No pacing of our own, but 429s are still honoured.
+        return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
+    return AIORateLimiter(overall_max_rate=max_messages_per_second, max_retries=5)
+
+
+def build_application(
+    services: Services, token: str, register_handlers: HandlerRegistrar
+) -> AppType:
+    """Build the Application; handlers are passed in because bot/ must not import handlers/."""
+    settings = services.settings
+    application = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.file_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        # Paces sending and waits out Telegram's 429 answers (retry_after) instead of losing
+        # the message.
+        .rate_limiter(rate_limiter(settings.max_messages_per_second))
+        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .context_types(ContextTypes(context=BotContext))
+        .connection_pool_size(64)
+        .pool_timeout(30.0)
+        .get_updates_connection_pool_size(2)
+        .build()
+    )
+    application.bot_data["services"] = services
+    register_handlers(application)
+    return application

@@ -1,0 +1,250 @@
+"""The moderation card: everything a moderator needs to judge a report, and never who wrote it.
+
+Rendered in the staff group's language; the citizen's own words are quoted as written (escaped),
+with the redacted public text shown when there is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.catalog.commitments import title_of
+from bot.channels.buttons import ButtonData, decode, encode
+from bot.core.services import Services
+from bot.i18n.formatting import format_coordinates, format_datetime, format_distance
+from bot.i18n.translate import _, language_name, ngettext, use_locale
+from bot.reports.agency_delivery import ANSWERS
+from bot.reports.drafting import KIND_LABELS, Kind
+from bot.reports.duplicates import NearbyReport, nearby_open_reports
+from bot.reports.flags import Flag, find_flags, flag_label
+from bot.reports.lifecycle import Status, can_transition, status_label
+from bot.reports.moderation import REJECT_REASONS
+from storage.models import Report, ReportEvent, ReportQuestion
+from storage.queries import moderation as queries
+from storage.queries import reports as report_queries
+
+
+class CardButton(ButtonData):
+    @property
+    def report_id(self) -> int:
+        return self.key
+
+
+def card_button(report_id: int, action: str, argument: str | int = "") -> str:
+    return encode("m", report_id, action, argument)
+
+
+def parse_card_button(data: str) -> CardButton | None:
+    return decode("m", data, CardButton)
+
+
+@dataclass(frozen=True)
+class Card:
+    report_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None
+    photo_hashes: list[str]
+    voice_file_id: str | None = None
+
+
+def map_link(latitude: float, longitude: float) -> str:
+    return f"https://www.openstreetmap.org/?mlat={latitude:.6f}&mlon={longitude:.6f}#map=18/{latitude:.6f}/{longitude:.6f}"
+
+
+async def build_card(services: Services, report_id: int, menu: str = "main") -> Card | None:
+    """The card as it should look now; `menu` picks the reject or merge sub-menu."""
+    async with services.db.read() as session:
+        report = await queries.report_with_details(session, report_id)
+        if report is None:
+            return None
+        supporters = await queries.supporter_count(session, report.id)
+        history = await report_queries.events(session, report.id)
+        questions = await queries.questions_of(session, report.id)
+        targets = {}
+        if report.duplicate_of_id is not None:
+            targets[report.duplicate_of_id] = await queries.reference_of(
+                session, report.duplicate_of_id
+            )
+    candidates = await _duplicate_candidates(services, report)
+    with use_locale(services.settings.staff_locale):
+        text = _card_text(services, report, supporters, history, questions, candidates)
+        markup = _card_markup(report, menu, candidates)
+    return Card(
+        report.id, text, markup, [p.content_sha256 for p in report.photos], report.voice_file_id
+    )
+
+
+async def _duplicate_candidates(services: Services, report: Report) -> list[NearbyReport]:
+    if report.latitude is None or report.longitude is None:
+        return []
+    return await nearby_open_reports(
+        services.db,
+        report.commitment_id,
+        report.latitude,
+        report.longitude,
+        radius_m=services.settings.duplicate_radius_m,
+        exclude_report_id=report.id,
+        limit=3,
+    )
+
+
+def _card_text(
+    services: Services,
+    report: Report,
+    supporters: int,
+    history: Sequence[ReportEvent],
+    questions: Sequence[ReportQuestion],
+    candidates: list[NearbyReport],
+) -> str:
+    settings = services.settings
+    lines = [
+        f"<b>{report.reference}</b> · {escape(status_label(report.status))}",
+        *report_lines(services, report, settings.staff_locale, supporters, public_only=False),
+    ]
+    flags = find_flags(report.text)
+    if candidates:
+        flags.add(Flag.DUPLICATE)
+    if flags:
+        labels = ", ".join(flag_label(flag) for flag in Flag if flag in flags)
+        lines.append(_("⚠️ <b>Check:</b> {flags}").format(flags=escape(labels)))
+    for candidate in candidates:
+        lines.append(
+            _("   ↳ {reference}, {distance} away: {preview}").format(
+                reference=candidate.reference,
+                distance=escape(format_distance(candidate.distance_m)),
+                preview=escape(candidate.preview),
+            )
+        )
+    for question in questions:
+        lines.append(_("❓ <b>Question:</b> {text}").format(text=escape(question.question)))
+        if question.answer is not None:
+            lines.append(_("💬 <b>Answer:</b> {text}").format(text=escape(question.answer)))
+    done = [_event_line(e, settings.timezone) for e in history]
+    lines.extend(line for line in done if line)
+    return "\n".join(lines)
+
+
+def report_lines(
+    services: Services, report: Report, locale: str, supporters: int, *, public_only: bool
+) -> list[str]:
+    """What staff and officials both see: commitment, kind, text, place, photos, supporters.
+    Officials get the public text only; moderators the text as written and the public one."""
+    title = title_of(report.commitment, locale, services.settings.default_locale)
+    lines = [
+        _("<b>Commitment:</b> {code} {title}").format(
+            code=escape(report.commitment.code), title=escape(title)
+        ),
+        _("<b>Kind:</b> {kind}").format(kind=escape(_(KIND_LABELS[Kind(report.kind)]))),
+        _("<b>Written in:</b> {language}").format(language=escape(language_name(report.language))),
+    ]
+    shown = (report.public_text or report.text) if public_only else report.text
+    if shown:
+        lines.append(f"<blockquote>{escape(shown)}</blockquote>")
+    elif report.voice_file_id:
+        lines.append(_("🎤 Voice note ({seconds} s)").format(seconds=report.voice_duration or 0))
+    if report.public_text is not None and not public_only:
+        lines.append(_("<b>Public text:</b>"))
+        lines.append(f"<blockquote>{escape(report.public_text)}</blockquote>")
+    if report.latitude is not None and report.longitude is not None:
+        where = format_coordinates(report.latitude, report.longitude)
+        link = f'<a href="{escape(map_link(report.latitude, report.longitude))}">{where}</a>'
+        accuracy = f" (±{escape(format_distance(report.accuracy_m))})" if report.accuracy_m else ""
+        lines.append(f"📍 {link}{accuracy}")
+    else:
+        lines.append(_("📍 no location"))
+    lines.append(
+        ngettext("📷 {n} photo", "📷 {n} photos", len(report.photos)).format(n=len(report.photos))
+        + " · "
+        + ngettext("👥 {n} supporter", "👥 {n} supporters", supporters).format(n=supporters)
+    )
+    return lines
+
+
+async def build_official_card(services: Services, report_id: int, locale: str) -> Card | None:
+    """The card an agency official gets, in their language: public fields and answer buttons,
+    never who the citizen is."""
+    async with services.db.read() as session:
+        report = await queries.report_with_details(session, report_id)
+        if report is None:
+            return None
+        supporters = await queries.supporter_count(session, report.id)
+    with use_locale(locale):
+        lines = [
+            _("📣 <b>Report {reference}</b> · {status}").format(
+                reference=report.reference, status=escape(status_label(report.status))
+            ),
+            *report_lines(services, report, locale, supporters, public_only=True),
+            _("Answer with the buttons below; the citizen is told in their own language."),
+        ]
+        rows = [
+            [InlineKeyboardButton(_(label), callback_data=encode("o", report.id, status.value))]
+            for status, label in ANSWERS.items()
+            if can_transition(report.status, status)
+        ]
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    return Card(
+        report.id,
+        "\n".join(lines),
+        markup,
+        [p.content_sha256 for p in report.photos],
+        report.voice_file_id,
+    )
+
+
+def _event_line(event: ReportEvent, timezone: str) -> str | None:
+    who = escape(event.actor_name or _("a moderator"))
+    when = escape(format_datetime(event.created_at, timezone))
+    note = escape(event.note or "")
+    if event.action == "status":
+        if event.to_status == Status.PUBLISHED:
+            return _("✅ Approved by {who}, {when}").format(who=who, when=when)
+        if event.to_status == Status.REJECTED:
+            reason = _(REJECT_REASONS.get(event.note or "", event.note or ""))
+            return _("🚫 Rejected by {who}, {when}: {reason}").format(
+                who=who, when=when, reason=escape(reason)
+            )
+        if event.to_status == Status.DUPLICATE:
+            return _("🔁 Merged into {reference} by {who}, {when}").format(
+                reference=note, who=who, when=when
+            )
+        return _("{status}: {who}, {when}").format(
+            status=escape(status_label(event.to_status)), who=who, when=when
+        )
+    if event.action == "moved":
+        return _("📂 Moved by {who}, {when}: {note}").format(who=who, when=when, note=note)
+    if event.action == "redacted":
+        return _("✏️ Public text redacted by {who}, {when}").format(who=who, when=when)
+    return None
+
+
+def _card_markup(
+    report: Report, menu: str, candidates: list[NearbyReport]
+) -> InlineKeyboardMarkup | None:
+    def button(label: str, action: str, argument: str | int = "") -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=card_button(report.id, action, argument))
+
+    status = Status(report.status)
+    if status in (Status.REJECTED, Status.DUPLICATE):
+        return None
+    if menu == "reject" and status == Status.PENDING_REVIEW:
+        rows = [[button(_(label), "rr", key)] for key, label in REJECT_REASONS.items()]
+        rows.append([button(_("◀️ Back"), "bk")])
+        return InlineKeyboardMarkup(rows)
+    if menu == "merge":
+        rows = [
+            [button(_("🔁 Into {reference}").format(reference=c.reference), "mt", c.report_id)]
+            for c in candidates
+        ]
+        rows.append([button(_("🔁 Another report: reply with its reference"), "mm")])
+        rows.append([button(_("◀️ Back"), "bk")])
+        return InlineKeyboardMarkup(rows)
+    rows = []
+    if status == Status.PENDING_REVIEW:
+        rows.append([button(_("✅ Approve"), "ok"), button(_("🚫 Reject"), "rj")])
+    rows.append([button(_("🔁 Merge"), "mg"), button(_("📂 Move"), "mv")])
+    rows.append([button(_("✏️ Redact"), "rd"), button(_("❓ Ask the citizen"), "ask")])
+    return InlineKeyboardMarkup(rows)

@@ -1,0 +1,325 @@
+"""Configuration from environment variables (and an optional .env file), validated at start.
+
+Every problem is reported as a ConfigError naming the variable and what is expected, so the command
+line can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+# Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon and 35 url-safe characters.
+TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
+SUPPORTED_LOCALES = ("en", "fr", "es", "pt", "ar", "ha", "yo", "sw", "uk")
+
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is {problem}: talk to @BotFather in Telegram, send /newbot, and put the "
+    "token it gives you in TELEGRAM_BOT_TOKEN (environment or .env file). To try the bot offline "
+    "without a token, run: python run_bot.py --sandbox"
+)
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class RegionBounds:
+    """The rectangle in which report locations are accepted."""
+
+    south: float = -90.0
+    west: float = -180.0
+    north: float = 90.0
+    east: float = 180.0
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        if not self.south <= latitude <= self.north:
+            return False
+        if self.west <= self.east:
+            return self.west <= longitude <= self.east
+        # A box that crosses the antimeridian (west > east), e.g. Fiji.
+        return longitude >= self.west or longitude <= self.east
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
+    telegram_file_base_url: str | None = None
+    database_url: str = field(default_factory=lambda: default_database_url())
+    default_locale: str = "en"
+    timezone: str = "UTC"
+    region_bounds: RegionBounds = field(default_factory=RegionBounds)
+    moderator_chat_id: int | None = None
+    # The language of cards in the staff group (moderators share one chat); default DEFAULT_LOCALE.
+    moderator_locale: str | None = None
+    # A report this close to an open one on the same commitment is offered as "add your voice".
+    duplicate_radius_m: float = 250.0
+    # Days after "resolved" when the citizen is asked whether it really is fixed.
+    fix_check_days: float = 7.0
+    # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
+    bot_username: str | None = None
+    log_level: str = "INFO"
+    # Our own pacing of outgoing messages. Telegram allows about 30/s; a hair under it, bursts
+    # never earn a 429 (bench/notify_bench.py: 96% of 30/s, no 429, against 89% with ten 429s
+    # at 30). 0 turns it off, for a self-hosted Bot API server or a benchmark.
+    max_messages_per_second: float = 29.0
+    # Webhook mode (several workers behind a load balancer); empty means long polling.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
+    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
+    web_listen: str = "127.0.0.1"
+    web_port: int | None = None
+    # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 with SMTP_TLS, else 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)  # never printed or logged
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    mail_from: str | None = None
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or (465 if self.smtp_tls else 587)
+
+    @property
+    def file_base_url(self) -> str:
+        """The file download base; derived from the API base unless set explicitly."""
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        base = self.telegram_api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base.rstrip("/") + "/file/bot"
+
+    @property
+    def staff_locale(self) -> str:
+        return self.moderator_locale or self.default_locale
+
+    def require_token(self) -> str:
+        """The token, or a ConfigError explaining how to get one."""
+        token = self.telegram_bot_token
+        if not token:
+            raise ConfigError(TOKEN_HELP.format(problem="not set"))
+        if not TOKEN_PATTERN.match(token):
+            # Never echo the value: a malformed token may still be a real secret.
+            raise ConfigError(
+                TOKEN_HELP.format(
+                    problem="malformed (expected digits, a colon, then 35 characters)"
+                )
+            )
+        return token
+
+
+def default_database_url() -> str:
+    """A SQLite file under ./data of the directory the bot is started from."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'data' / 'commitment_watch.db'}"
+
+
+def _parse(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{name} is invalid: {exc}") from None
+
+
+def _parse_locale(raw: str) -> str:
+    locale = raw.replace("-", "_").split("_")[0].lower()
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}, got {raw!r}")
+    return locale
+
+
+def _parse_timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Africa/Lagos, got {raw!r}") from None
+    return raw
+
+
+def _parse_bounds(raw: str) -> RegionBounds:
+    parts = raw.split(",")
+    expected = "expected south,west,north,east in degrees, e.g. 9.0,6.0,11.5,9.0"
+    if len(parts) != 4:
+        raise ValueError(f"{expected}; got {raw!r}")
+    try:
+        south, west, north, east = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"{expected}; got {raw!r}") from None
+    if not (-90 <= south <= 90 and -90 <= north <= 90 and south < north):
+        raise ValueError(f"latitudes must lie in -90..90 with south < north; got {raw!r}")
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise ValueError(f"longitudes must lie in -180..180; got {raw!r}")
+    return RegionBounds(south, west, north, east)
+
+
+def _parse_chat_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(
+            f"expected a numeric Telegram chat id such as -1001234567890, got {raw!r}"
+        ) from None
+
+
+def _parse_username(raw: str) -> str:
+    name = raw.removeprefix("@")
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_]{4,31}$", name):
+        raise ValueError(
+            f"expected a Telegram bot username such as commitment_watch_bot, got {raw!r}"
+        )
+    return name
+
+
+def _parse_url(raw: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", raw):
+        raise ValueError(f"expected an http(s) URL, got {raw!r}")
+    return raw
+
+
+def _parse_database_url(raw: str) -> str:
+    if raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return raw
+    if raw.startswith(("postgresql://", "postgres://")):
+        # Accept the common form and use the async driver the bot needs.
+        return "postgresql+asyncpg://" + raw.split("://", 1)[1]
+    raise ValueError(
+        "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db, "
+        f"got a URL starting with {raw.split(':', 1)[0]!r}"
+    )
+
+
+def _parse_days(raw: str) -> float:
+    days = float(raw)
+    if not 0 <= days <= 365:
+        raise ValueError(f"expected days from 0 to 365, got {raw!r}")
+    return days
+
+
+def _parse_radius(raw: str) -> float:
+    radius = float(raw)
+    if not 0 < radius <= 10_000:
+        raise ValueError(f"expected metres from 1 to 10000, got {raw!r}")
+    return radius
+
+
+def _parse_rate(raw: str) -> float:
+    rate = float(raw)
+    if not 0 <= rate <= 10_000:
+        raise ValueError(f"expected messages per second from 0 (off) to 10000, got {raw!r}")
+    return rate
+
+
+def _parse_port(raw: str) -> int:
+    port = int(raw)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"expected a port number 1..65535, got {raw!r}")
+    return port
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_mail_from(raw: str) -> str:
+    if not re.match(r"^[^@\s<>]+@[^@\s<>]+$|^[^<>]*<[^@\s<>]+@[^@\s<>]+>$", raw):
+        raise ValueError(f"expected an address such as bot@example.org, got {raw!r}")
+    return raw
+
+
+def _check_mail(settings: Settings) -> Settings:
+    if settings.smtp_tls and settings.smtp_starttls:
+        raise ConfigError(
+            "SMTP_TLS and SMTP_STARTTLS are both on: use one (SMTP_TLS=true for port 465, "
+            "SMTP_STARTTLS=true for 587)"
+        )
+    if settings.smtp_host and not settings.mail_from:
+        raise ConfigError("MAIL_FROM is required with SMTP_HOST, e.g. MAIL_FROM=bot@example.org")
+    return settings
+
+
+def parse_log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return level
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    """Read settings from the environment, with values from a .env file as fallback."""
+    env: dict[str, str] = {}
+    dotenv_path = env_file if env_file is not None else Path.cwd() / ".env"
+    if dotenv_path.is_file():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    def string(name: str, default: str | None = None) -> str | None:
+        return _parse(env, name, str, default)
+
+    smtp_tls = _parse(env, "SMTP_TLS", _parse_bool, False)
+    settings = Settings(
+        telegram_bot_token=string("TELEGRAM_BOT_TOKEN"),
+        telegram_api_base_url=_parse(
+            env, "TELEGRAM_API_BASE_URL", _parse_url, TELEGRAM_API_BASE_URL
+        ),
+        telegram_file_base_url=_parse(env, "TELEGRAM_FILE_BASE_URL", _parse_url, None),
+        database_url=_parse(env, "DATABASE_URL", _parse_database_url, default_database_url()),
+        default_locale=_parse(env, "DEFAULT_LOCALE", _parse_locale, "en"),
+        timezone=_parse(env, "TIMEZONE", _parse_timezone, "UTC"),
+        region_bounds=_parse(env, "REGION_BOUNDS", _parse_bounds, RegionBounds()),
+        moderator_chat_id=_parse(env, "MODERATOR_CHAT_ID", _parse_chat_id, None),
+        moderator_locale=_parse(env, "MODERATOR_LOCALE", _parse_locale, None),
+        duplicate_radius_m=_parse(env, "DUPLICATE_RADIUS_M", _parse_radius, 250.0),
+        fix_check_days=_parse(env, "FIX_CHECK_DAYS", _parse_days, 7.0),
+        bot_username=_parse(env, "BOT_USERNAME", _parse_username, None),
+        log_level=_parse(env, "LOG_LEVEL", parse_log_level, "INFO"),
+        max_messages_per_second=_parse(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", _parse_rate, 29.0),
+        webhook_url=_parse(env, "WEBHOOK_URL", _parse_url, None),
+        webhook_listen=string("WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
+        webhook_port=_parse(env, "WEBHOOK_PORT", _parse_port, 8443),
+        webhook_secret=string("WEBHOOK_SECRET"),
+        web_listen=string("WEB_LISTEN", "127.0.0.1") or "127.0.0.1",
+        web_port=_parse(env, "WEB_PORT", _parse_port, None),
+        smtp_host=string("SMTP_HOST"),
+        smtp_port=_parse(env, "SMTP_PORT", _parse_port, None),
+        smtp_username=string("SMTP_USERNAME"),
+        smtp_password=string("SMTP_PASSWORD"),
+        smtp_tls=smtp_tls,
+        # STARTTLS unless the connection is TLS from the start: credentials never go in clear.
+        smtp_starttls=_parse(env, "SMTP_STARTTLS", _parse_bool, not smtp_tls),
+        mail_from=_parse(env, "MAIL_FROM", _parse_mail_from, None),
+    )
+    return _check_mail(settings)

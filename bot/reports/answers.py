@@ -1,0 +1,117 @@
+"""The agency's side: approved reports go to the agency's officials, and their answers close the
+loop with every citizen who follows the report.
+
+An answer is accepted only from an official of the agency responsible for the report's
+commitment; it follows the state machine, is recorded as an event, and is told to the author and
+every supporter in their own language. "Not our responsibility" goes back to the moderators,
+whose card shows it and who can move the report to the right commitment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.agency_queue import AGENCY_ACTOR
+from bot.core.services import Services
+from bot.reports.agency_delivery import ANSWERS
+from bot.reports.fix_check import schedule_fix_check_in
+from bot.reports.lifecycle import Actor, InvalidTransition, Status, transition
+from bot.reports.moderation import AlreadyDone, ModerationError, ReportNotFound, refresh_card_in
+from bot.reports.notices import queue_status_notices
+from storage.models import Report
+from storage.queries import agencies as agency_queries
+from storage.queries import moderation as queries
+from storage.queries import officials as official_queries
+from storage.queries import reports as report_queries
+
+
+class NotAnOfficial(ModerationError):
+    """The person is not an official of the agency responsible for this report."""
+
+
+@dataclass(frozen=True)
+class AgencyAnswer:
+    reference: str
+    status: str
+    changed: bool
+
+
+def _answer_status(status: str) -> Status:
+    """The status an agency may answer with; ValueError for anything else."""
+    wanted = Status(status)
+    if wanted not in ANSWERS:
+        raise ValueError(status)
+    return wanted
+
+
+class AgencyDesk:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def answer(self, report_id: int, status: str, official: Actor) -> Report:
+        """Record an official's answer; raises NotAnOfficial, AlreadyDone or ReportNotFound."""
+        wanted = _answer_status(status)
+        async with self._services.write_then_deliver() as session:
+            report = await queries.report_for_update(session, report_id)
+            if report is None:
+                raise ReportNotFound()
+            agency_id = report.commitment.agency_id
+            if (
+                agency_id is None
+                or official.id is None
+                or await official_queries.find(session, agency_id, official.id) is None
+            ):
+                raise NotAnOfficial()
+            await self._apply(session, report, wanted, official)
+            return report
+
+    async def answer_for_agency(
+        self, agency_id: int, reference: str, status: str, note: str | None = None
+    ) -> AgencyAnswer:
+        """The agency's own system answers (the signed status endpoint, bot/channels/web.py).
+
+        Raises ValueError for a status that is not an answer, ReportNotFound when the report does
+        not exist or is not this agency's, AlreadyDone when the state machine refuses. The same
+        status again changes nothing and is no error (changed=False): a client that retries a
+        request whose answer it missed is told its change is in place.
+        """
+        wanted = _answer_status(status)
+        async with self._services.write_then_deliver() as session:
+            found = await queries.report_by_reference(session, reference)
+            report = await queries.report_for_update(session, found.id) if found else None
+            agency = await agency_queries.by_id(session, agency_id)
+            if report is None or agency is None or report.commitment.agency_id != agency_id:
+                raise ReportNotFound()
+            if report.status == wanted:
+                return AgencyAnswer(report.reference, report.status, changed=False)
+            await self._apply(session, report, wanted, Actor(AGENCY_ACTOR, None, agency.code), note)
+            return AgencyAnswer(report.reference, report.status, changed=True)
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        report: Report,
+        wanted: Status,
+        actor: Actor,
+        note: str | None = None,
+    ) -> None:
+        """The answer's transition, its event, and everything that follows from it."""
+        try:
+            event = await transition(
+                session, report, wanted, actor=actor, at=self._services.clock(), note=note
+            )
+        except InvalidTransition:
+            events = await report_queries.events(session, report.id)
+            last = next((e for e in reversed(events) if e.action == "status"), None)
+            raise AlreadyDone(
+                report.reference,
+                report.status,
+                last.actor_name if last else None,
+                last.created_at if last else None,
+            ) from None
+        await queue_status_notices(session, report, event, supporters=True)
+        await refresh_card_in(self._services, session, report, event)
+        if report.status == Status.RESOLVED:
+            await schedule_fix_check_in(self._services, session, report, event)

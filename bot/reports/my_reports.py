@@ -1,0 +1,91 @@
+"""What a citizen can see of their own reports: the list, and one report with its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.catalog.commitments import title_of
+from bot.core.services import Services
+from storage.models import ReportEvent
+from storage.queries import citizens, reports
+
+PAGE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    reference: str
+    commitment_title: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    lines: list[ReportLine]
+    page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+@dataclass(frozen=True)
+class ReportDetail:
+    line: ReportLine
+    kind: str
+    text: str | None
+    has_voice: bool
+    latitude: float | None
+    longitude: float | None
+    photo_count: int
+    history: Sequence[ReportEvent]
+
+
+async def list_reports(services: Services, user_id: int, page: int, locale: str) -> ReportPage:
+    page = max(0, page)
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, user_id)
+        if citizen is None:
+            return ReportPage([], 0, 0)
+        rows, total = await reports.of_citizen(session, citizen.id, page * PAGE_SIZE, PAGE_SIZE)
+    default = services.settings.default_locale
+    lines = [
+        ReportLine(r.reference, title_of(r.commitment, locale, default), r.status, r.created_at)
+        for r in rows
+    ]
+    return ReportPage(lines, page, total)
+
+
+async def report_detail(
+    services: Services, user_id: int, reference: str, locale: str
+) -> ReportDetail | None:
+    """One of the citizen's own reports; None for anyone else's (never reveal who wrote what)."""
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, user_id)
+        if citizen is None:
+            return None
+        report = await reports.by_reference_of_citizen(session, reference, citizen.id)
+        if report is None:
+            return None
+        history = await reports.events(session, report.id)
+    default = services.settings.default_locale
+    line = ReportLine(
+        report.reference,
+        title_of(report.commitment, locale, default),
+        report.status,
+        report.created_at,
+    )
+    return ReportDetail(
+        line=line,
+        kind=report.kind,
+        text=report.text,
+        has_voice=report.voice_file_id is not None,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        photo_count=len(report.photos),
+        history=history,
+    )

@@ -1,0 +1,44 @@
+"""Status notices for the people who follow a report: its author and its supporters.
+
+Queued in the caller's transaction, one per person and event, and rendered at sending time in
+each reader's own language (bot/channels/telegram.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.agency_queue import queue_status_webhook_in
+from bot.outbox.queue import Kind, enqueue
+from storage.models import Report, ReportEvent
+from storage.queries import moderation as queries
+
+
+async def queue_status_notices(
+    session: AsyncSession,
+    report: Report,
+    event: ReportEvent,
+    *,
+    supporters: bool,
+    reason: str | None = None,
+    merged_into: str | None = None,
+) -> None:
+    followers: Iterable[int] = [report.citizen_id]
+    if supporters:
+        followers = [report.citizen_id, *await queries.supporter_citizen_ids(session, report.id)]
+    for citizen_id in dict.fromkeys(followers):
+        payload = {
+            "report_id": report.id,
+            "citizen_id": citizen_id,
+            "status": report.status,
+            "reason": reason,
+            "merged_into": merged_into,
+            "supporter": citizen_id != report.citizen_id,
+        }
+        await enqueue(
+            session, Kind.STATUS_NOTICE, f"{event.id}:{citizen_id}", payload, event.created_at
+        )
+    # Whatever the followers hear, the agency's own system hears too (when it is news to it).
+    await queue_status_webhook_in(session, report, event)
