@@ -1,8 +1,8 @@
 """Queueing for the agency's own system (webhook) and its mailboxes (e-mail).
 
 Both are queued in the transaction of the change that causes them, keyed by the event (and the
-agency or address), so the same event never queues the same delivery twice: the approval path
-and the status-notice path may both ask, and only one message results.
+agency or address), so the same event never queues the same delivery twice. Which changes
+reach which channel is decided in bot/reports/effects.py.
 
 - Webhook: every report delivered to the agency (approved, rerouted to it, reopened) and every
   later public status change, except changes the agency's own system made through the status
@@ -18,12 +18,11 @@ import hashlib
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.queue import Kind, enqueue
-from bot.reports.lifecycle import PUBLIC, Status
+from bot.reports.lifecycle import ActorKind
 from storage.models import Agency, Report, ReportEvent
-from storage.queries import agencies as agency_queries
 
 # Who made a change through the status endpoint (bot/channels/web.py), as recorded on the event.
-AGENCY_ACTOR = "agency"
+AGENCY_ACTOR = ActorKind.AGENCY
 
 
 def webhook_key(event_id: int, agency_id: int) -> str:
@@ -69,27 +68,3 @@ async def queue_emails_in(
         }
         await enqueue(session, Kind.AGENCY_EMAIL, f"{event.id}:{tag}", payload, event.created_at)
     return len(addresses)
-
-
-def agency_should_hear(event: ReportEvent) -> bool:
-    """Whether a status event is news for the agency's system."""
-    if event.action != "status" or event.actor_kind == AGENCY_ACTOR:
-        return False
-    if event.to_status not in PUBLIC:
-        return False
-    # Merged before publication: the agency never had it.
-    return not (
-        event.from_status in (Status.DRAFT, Status.PENDING_REVIEW)
-        and event.to_status != Status.PUBLISHED
-    )
-
-
-async def queue_status_webhook_in(
-    session: AsyncSession, report: Report, event: ReportEvent
-) -> None:
-    """Tell the agency's system about a status change, if it is news for it."""
-    if not agency_should_hear(event):
-        return
-    agency = await agency_queries.of_commitment(session, report.commitment_id)
-    if agency is not None:
-        await queue_webhook_in(session, report, event, agency)

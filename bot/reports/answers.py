@@ -13,18 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.agency_queue import AGENCY_ACTOR
 from bot.core.services import Services
-from bot.reports.agency_delivery import ANSWERS
-from bot.reports.fix_check import schedule_fix_check_in
-from bot.reports.lifecycle import Actor, InvalidTransition, Status, transition
-from bot.reports.moderation import AlreadyDone, ModerationError, ReportNotFound, refresh_card_in
-from bot.reports.notices import queue_status_notices
+from bot.reports.effects import change_status
+from bot.reports.lifecycle import AGENCY_ANSWERS, Actor, ActorKind, InvalidTransition, Status
+from bot.reports.moderation import ModerationError, ReportNotFound, already_done
 from storage.models import Report
 from storage.queries import agencies as agency_queries
 from storage.queries import moderation as queries
 from storage.queries import officials as official_queries
-from storage.queries import reports as report_queries
 
 
 class NotAnOfficial(ModerationError):
@@ -41,7 +37,7 @@ class AgencyAnswer:
 def _answer_status(status: str) -> Status:
     """The status an agency may answer with; ValueError for anything else."""
     wanted = Status(status)
-    if wanted not in ANSWERS:
+    if wanted not in AGENCY_ANSWERS:
         raise ValueError(status)
     return wanted
 
@@ -86,7 +82,9 @@ class AgencyDesk:
                 raise ReportNotFound()
             if report.status == wanted:
                 return AgencyAnswer(report.reference, report.status, changed=False)
-            await self._apply(session, report, wanted, Actor(AGENCY_ACTOR, None, agency.code), note)
+            await self._apply(
+                session, report, wanted, Actor(ActorKind.AGENCY, None, agency.code), note
+            )
             return AgencyAnswer(report.reference, report.status, changed=True)
 
     async def _apply(
@@ -99,19 +97,6 @@ class AgencyDesk:
     ) -> None:
         """The answer's transition, its event, and everything that follows from it."""
         try:
-            event = await transition(
-                session, report, wanted, actor=actor, at=self._services.clock(), note=note
-            )
+            await change_status(self._services, session, report, wanted, actor, note=note)
         except InvalidTransition:
-            events = await report_queries.events(session, report.id)
-            last = next((e for e in reversed(events) if e.action == "status"), None)
-            raise AlreadyDone(
-                report.reference,
-                report.status,
-                last.actor_name if last else None,
-                last.created_at if last else None,
-            ) from None
-        await queue_status_notices(session, report, event, supporters=True)
-        await refresh_card_in(self._services, session, report, event)
-        if report.status == Status.RESOLVED:
-            await schedule_fix_check_in(self._services, session, report, event)
+            raise await already_done(session, report) from None

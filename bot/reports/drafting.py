@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalog.geo import valid_coordinates
 from bot.core.services import Services
 from bot.i18n.translate import N_
-from bot.outbox.queue import Kind as OutboxKind
-from bot.outbox.queue import enqueue
+from bot.reports.effects import carry_out
 from bot.reports.lifecycle import Status, record_creation
 from bot.reports.moderation import Moderation
 from bot.reports.photos import CleanImage
@@ -451,16 +450,9 @@ class DraftService:
                 for position, p in enumerate(view.photos)
             ]
             await reports.add(session, report, photos)
-            await record_creation(session, report, actor_id=citizen.id, at=now)
-            if self._services.settings.moderator_chat_id is not None:
-                # The card reaches the staff group through the outbox, committed with the report.
-                await enqueue(
-                    session,
-                    OutboxKind.MODERATION_CARD,
-                    str(report.id),
-                    {"report_id": report.id},
-                    now,
-                )
+            created = await record_creation(session, report, actor_id=citizen.id, at=now)
+            # The card reaches the staff group through the outbox, committed with the report.
+            await carry_out(self._services, session, report, created)
             # Keep the finished draft as a marker, so its old buttons answer "already sent".
             draft.step = Step.SENT
             draft.data = {"reference": reference}

@@ -6,17 +6,13 @@ supporters, and sends the report back to the agency's officials.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.services import Services
-from bot.outbox.queue import Kind, enqueue
-from bot.reports.agency_delivery import deliver_to_agency_in
-from bot.reports.lifecycle import Actor, InvalidTransition, Status, record_action, transition
-from bot.reports.moderation import AlreadyDone, ModerationError, ReportNotFound, refresh_card_in
-from bot.reports.notices import queue_status_notices
-from storage.models import Report, ReportEvent
+from bot.reports.effects import change_status, record
+from bot.reports.lifecycle import Actor, ActorKind, InvalidTransition, Status
+from bot.reports.moderation import AlreadyDone, ModerationError, ReportNotFound
+from storage.models import Report
 from storage.queries import citizens
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
@@ -24,14 +20,6 @@ from storage.queries import reports as report_queries
 
 class NotYourReport(ModerationError):
     """Only the report's author answers its "is it fixed?" question."""
-
-
-async def schedule_fix_check_in(
-    services: Services, session: AsyncSession, report: Report, event: ReportEvent
-) -> None:
-    """Queue the question for later, in the transaction that marked the report resolved."""
-    ask_at = event.created_at + timedelta(days=services.settings.fix_check_days)
-    await enqueue(session, Kind.FIX_CHECK, str(event.id), {"report_id": report.id}, ask_at)
 
 
 class FixCheck:
@@ -48,20 +36,14 @@ class FixCheck:
                 raise NotYourReport()
             if report.status != Status.RESOLVED or await _answered(session, report):
                 raise AlreadyDone(report.reference, report.status, None, None)
-            actor = Actor("citizen", author.id)
-            now = self._services.clock()
+            actor = Actor(ActorKind.CITIZEN, author.id)
             if fixed:
-                event = await record_action(session, report, "confirmed_fixed", actor=actor, at=now)
-            else:
-                try:
-                    event = await transition(session, report, Status.REOPENED, actor=actor, at=now)
-                except InvalidTransition:  # pragma: no cover - checked just above
-                    raise AlreadyDone(report.reference, report.status, None, None) from None
-                await queue_status_notices(session, report, event, supporters=True)
-                await deliver_to_agency_in(
-                    session, report, event, email=self._services.settings.mail_enabled
-                )
-            await refresh_card_in(self._services, session, report, event)
+                await record(self._services, session, report, "confirmed_fixed", actor)
+                return report
+            try:
+                await change_status(self._services, session, report, Status.REOPENED, actor)
+            except InvalidTransition:  # pragma: no cover - checked just above
+                raise AlreadyDone(report.reference, report.status, None, None) from None
             return report
 
 

@@ -62,6 +62,10 @@ PUBLIC_CLOSED = frozenset(
     {Status.RESOLVED, Status.DUPLICATE, Status.NOT_RESPONSIBLE, Status.NO_ACTION}
 )
 PUBLIC = PUBLIC_OPEN | PUBLIC_CLOSED
+# No way out: nothing more can happen to such a report, not even an event that keeps the status.
+FINAL = frozenset(status for status, following in ALLOWED.items() if not following)
+# What an agency (an official in Telegram, or its own system) may answer with.
+AGENCY_ANSWERS = frozenset(_AGENCY_ANSWERS)
 
 _LABELS = {
     # Translators: a report's status, shown after "Status:" and in notices; lower case.
@@ -95,23 +99,31 @@ def can_transition(current: str, wanted: str) -> bool:
     return Status(wanted) in ALLOWED[Status(current)]
 
 
+class ActorKind(StrEnum):
+    CITIZEN = "citizen"
+    MODERATOR = "moderator"
+    OFFICIAL = "official"  # an agency's official, in Telegram
+    AGENCY = "agency"  # an agency's own system, through the signed status endpoint
+    SYSTEM = "system"
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who acted: kind (citizen, moderator, official, system), an id, and for staff a name."""
+    """Who acted: their kind, an id, and for staff a name."""
 
-    kind: str
+    kind: ActorKind
     id: int | None
     name: str | None = None
 
 
 async def record_creation(
     session: AsyncSession, report: Report, *, actor_id: int | None, at: datetime
-) -> None:
+) -> ReportEvent:
     """The first event of a report: a citizen's draft became a report waiting for review."""
-    await report_queries.add_event(
+    return await report_queries.add_event(
         session,
         report.id,
-        actor_kind="citizen",
+        actor_kind=ActorKind.CITIZEN,
         actor_id=actor_id,
         from_status=Status.DRAFT,
         to_status=Status.PENDING_REVIEW,
@@ -148,7 +160,7 @@ async def record_action(
     note: str | None = None,
 ) -> ReportEvent:
     """An event that keeps the status (redacted, moved, asked, answered, supported)."""
-    if report.status in (Status.REJECTED, Status.DUPLICATE):
+    if report.status in FINAL:
         raise InvalidTransition(report.status, action)
     return await _event(session, report, action, actor, at, report.status, note)
 

@@ -16,10 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.services import Services
 from bot.i18n.translate import N_
-from bot.outbox.queue import Kind, enqueue
-from bot.reports.agency_delivery import deliver_to_agency_in
-from bot.reports.lifecycle import Actor, InvalidTransition, Status, record_action, transition
-from bot.reports.notices import queue_status_notices
+from bot.reports.effects import Details, change_status, record
+from bot.reports.lifecycle import FINAL, PUBLIC_OPEN, Actor, ActorKind, InvalidTransition, Status
 from bot.reports.references import normalize_reference
 from storage.models import Report, ReportEvent
 from storage.queries import citizens as citizen_queries
@@ -91,12 +89,7 @@ class Moderation:
     async def approve(self, report_id: int, moderator: Actor) -> Done:
         async with self._services.write_then_deliver() as session:
             report = await self._locked(session, report_id)
-            event = await self._transition(session, report, Status.PUBLISHED, moderator)
-            await self._notify_author(session, report, event)
-            await self._refresh_card(session, report, event)
-            await deliver_to_agency_in(
-                session, report, event, email=self._services.settings.mail_enabled
-            )
+            await self._transition(session, report, Status.PUBLISHED, moderator)
             return Done(report.id, report.reference, report.status)
 
     async def reject(self, report_id: int, reason: str, moderator: Actor) -> Done:
@@ -104,9 +97,9 @@ class Moderation:
             raise UnknownReason(reason)
         async with self._services.write_then_deliver() as session:
             report = await self._locked(session, report_id)
-            event = await self._transition(session, report, Status.REJECTED, moderator, note=reason)
-            await self._notify_author(session, report, event, reason=reason)
-            await self._refresh_card(session, report, event)
+            await self._transition(
+                session, report, Status.REJECTED, moderator, note=reason, details=Details(reason)
+            )
             return Done(report.id, report.reference, report.status)
 
     async def merge(self, report_id: int, target: str | int, moderator: Actor) -> Done:
@@ -115,16 +108,18 @@ class Moderation:
             report = await self._locked(session, report_id)
             target_report = await self._merge_target(session, report, target)
             event = await self._transition(
-                session, report, Status.DUPLICATE, moderator, note=target_report.reference
+                session,
+                report,
+                Status.DUPLICATE,
+                moderator,
+                note=target_report.reference,
+                details=Details(merged_into=target_report),
             )
             report.duplicate_of_id = target_report.id
             # The author now follows the report theirs was merged into.
             await queries.add_supporter(
                 session, target_report.id, report.citizen_id, event.created_at
             )
-            await self._notify_author(session, report, event, merged_into=target_report.reference)
-            await self._refresh_card(session, report, event)
-            await self._refresh_card(session, target_report, event)
             return Done(report.id, report.reference, report.status)
 
     async def move(self, report_id: int, commitment_code: str, moderator: Actor) -> Done:
@@ -137,18 +132,16 @@ class Moderation:
             old_code = report.commitment.code
             if commitment.id == report.commitment_id:
                 raise CommitmentNotFound(code)
-            event = await self._action(
-                session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
-            )
+            # Moved first, so that what follows (the author's notice names the new commitment,
+            # the agency now responsible gets a rerouted report) sees the new commitment.
             report.commitment_id = commitment.id
             report.commitment = commitment
+            await self._action(
+                session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
+            )
             if report.status == Status.NOT_RESPONSIBLE:
                 # Rerouted: published again, and sent to the agency now responsible.
-                event = await self._transition(session, report, Status.PUBLISHED, moderator)
-                await deliver_to_agency_in(
-                    session, report, event, email=self._services.settings.mail_enabled
-                )
-            await self._refresh_card(session, report, event)
+                await self._transition(session, report, Status.PUBLISHED, moderator)
             return Done(report.id, report.reference, report.status)
 
     async def redact(self, report_id: int, public_text: str, moderator: Actor) -> Done:
@@ -157,9 +150,8 @@ class Moderation:
             raise TextInvalid()
         async with self._services.write_then_deliver() as session:
             report = await self._locked(session, report_id)
-            event = await self._action(session, report, "redacted", moderator)
             report.public_text = text  # the original stays in Report.text, for the record
-            await self._refresh_card(session, report, event)
+            await self._action(session, report, "redacted", moderator)
             return Done(report.id, report.reference, report.status)
 
     async def ask(self, report_id: int, question: str, moderator: Actor) -> Done:
@@ -168,23 +160,24 @@ class Moderation:
             raise TextInvalid()
         async with self._services.write_then_deliver() as session:
             report = await self._locked(session, report_id)
-            event = await self._action(session, report, "question", moderator, note=text)
+            # Added before the event that sends it; a closed report refuses the event and the
+            # transaction, question included, rolls back.
             row = await queries.add_question(
                 session,
                 report_id=report.id,
                 citizen_id=report.citizen_id,
                 question=text,
                 asked_by=moderator.id or 0,
-                now=event.created_at,
+                now=self._services.clock(),
             )
-            await enqueue(
+            await self._action(
                 session,
-                Kind.CITIZEN_QUESTION,
-                str(row.id),
-                {"question_id": row.id},
-                event.created_at,
+                report,
+                "question",
+                moderator,
+                note=text,
+                details=Details(question_id=row.id),
             )
-            await self._refresh_card(session, report, event)
             return Done(report.id, report.reference, report.status)
 
     async def answer(
@@ -202,29 +195,30 @@ class Moderation:
             if question is None:
                 return None
             report = await self._locked(session, question.report_id)
-            now = self._services.clock()
-            question.answer, question.answered_at = answer_text, now
-            event = await report_action_safe(
-                session, report, Actor("citizen", citizen_id), now, answer_text
-            )
-            if event is not None:
-                await self._refresh_card(session, report, event)
+            question.answer, question.answered_at = answer_text, self._services.clock()
+            if report.status not in FINAL:  # a report closed meanwhile keeps the answer only
+                await record(
+                    self._services,
+                    session,
+                    report,
+                    "answer",
+                    Actor(ActorKind.CITIZEN, citizen_id),
+                    note=answer_text,
+                )
             return report.reference
 
     async def support_in(self, session: AsyncSession, report_id: int, citizen_id: int) -> str:
         """Within the caller's transaction: a citizen adds their voice to an open report (and
         follows it from then on); returns its reference."""
         report = await self._locked(session, report_id)
-        if report.status not in (Status.PENDING_REVIEW, *OPEN):
+        if report.status not in SUPPORTABLE:
             raise AlreadyDone(report.reference, report.status, None, None)
         if report.citizen_id == citizen_id:
             return report.reference  # their own report: nothing to add
-        now = self._services.clock()
-        if await queries.add_supporter(session, report.id, citizen_id, now):
-            event = await record_action(
-                session, report, "supported", actor=Actor("citizen", citizen_id), at=now
+        if await queries.add_supporter(session, report.id, citizen_id, self._services.clock()):
+            await record(
+                self._services, session, report, "supported", Actor(ActorKind.CITIZEN, citizen_id)
             )
-            await self._refresh_card(session, report, event)
         return report.reference
 
     # --- the staff group's bookkeeping -------------------------------------------------------------
@@ -287,13 +281,14 @@ class Moderation:
         wanted: Status,
         moderator: Actor,
         note: str | None = None,
+        details: Details | None = None,
     ) -> ReportEvent:
         try:
-            return await transition(
-                session, report, wanted, actor=moderator, at=self._services.clock(), note=note
+            return await change_status(
+                self._services, session, report, wanted, moderator, note=note, details=details
             )
         except InvalidTransition:
-            raise await self._already_done(session, report) from None
+            raise await already_done(session, report) from None
 
     async def _action(
         self,
@@ -302,23 +297,14 @@ class Moderation:
         action: str,
         moderator: Actor,
         note: str | None = None,
+        details: Details | None = None,
     ) -> ReportEvent:
         try:
-            return await record_action(
-                session, report, action, actor=moderator, at=self._services.clock(), note=note
+            return await record(
+                self._services, session, report, action, moderator, note=note, details=details
             )
         except InvalidTransition:
-            raise await self._already_done(session, report) from None
-
-    async def _already_done(self, session: AsyncSession, report: Report) -> AlreadyDone:
-        events = await report_queries.events(session, report.id)
-        last = next((e for e in reversed(events) if e.action == "status"), None)
-        return AlreadyDone(
-            report.reference,
-            report.status,
-            last.actor_name if last and last.actor_kind != "citizen" else None,
-            last.created_at if last else None,
-        )
+            raise await already_done(session, report) from None
 
     async def _merge_target(
         self, session: AsyncSession, report: Report, target: str | int
@@ -330,56 +316,23 @@ class Moderation:
             reference = normalize_reference(target)
             found = await queries.report_by_reference(session, reference) if reference else None
             typed = target
-        if (
-            found is None
-            or found.id == report.id
-            or found.status in (Status.REJECTED, Status.DUPLICATE)
-        ):
+        if found is None or found.id == report.id or found.status in FINAL:
             raise MergeTargetInvalid(typed)
         return found
 
-    async def _notify_author(
-        self,
-        session: AsyncSession,
-        report: Report,
-        event: ReportEvent,
-        *,
-        reason: str | None = None,
-        merged_into: str | None = None,
-    ) -> None:
-        await queue_status_notices(
-            session, report, event, supporters=False, reason=reason, merged_into=merged_into
-        )
 
-    async def _refresh_card(
-        self, session: AsyncSession, report: Report, event: ReportEvent
-    ) -> None:
-        await refresh_card_in(self._services, session, report, event)
+# A citizen can add their voice to a report under review or open.
+SUPPORTABLE = frozenset({Status.PENDING_REVIEW, *PUBLIC_OPEN})
 
 
-OPEN = (Status.PUBLISHED, Status.ACKNOWLEDGED, Status.IN_PROGRESS, Status.REOPENED)
-
-
-async def report_action_safe(
-    session: AsyncSession, report: Report, actor: Actor, at: datetime, note: str
-) -> ReportEvent | None:
-    """Record a citizen's answer; a report closed meanwhile keeps the answer without an event."""
-    try:
-        return await record_action(session, report, "answer", actor=actor, at=at, note=note)
-    except InvalidTransition:
-        return None
-
-
-async def refresh_card_in(
-    services: Services, session: AsyncSession, report: Report, event: ReportEvent
-) -> None:
-    """Queue a redraw of the report's card in the staff group (if there is one)."""
-    if services.settings.moderator_chat_id is None:
-        return
-    await enqueue(
-        session,
-        Kind.CARD_REFRESH,
-        f"{report.id}:{event.id}",
-        {"report_id": report.id},
-        event.created_at,
+async def already_done(session: AsyncSession, report: Report) -> AlreadyDone:
+    """What to tell someone whose action came too late: the report's status, and who moved it
+    there and when (never a citizen's name)."""
+    events = await report_queries.events(session, report.id)
+    last = next((e for e in reversed(events) if e.action == "status"), None)
+    return AlreadyDone(
+        report.reference,
+        report.status,
+        last.actor_name if last and last.actor_kind != ActorKind.CITIZEN else None,
+        last.created_at if last else None,
     )

@@ -1,7 +1,8 @@
 """Status notices for the people who follow a report: its author and its supporters.
 
 Queued in the caller's transaction, one per person and event, and rendered at sending time in
-each reader's own language (bot/channels/telegram.py).
+each reader's own language (bot/channels/telegram.py). Who hears of which change is decided in
+bot/reports/effects.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.agency_queue import queue_status_webhook_in
 from bot.outbox.queue import Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
@@ -24,6 +24,7 @@ async def queue_status_notices(
     supporters: bool,
     reason: str | None = None,
     merged_into: str | None = None,
+    moved: bool = False,
 ) -> None:
     followers: Iterable[int] = [report.citizen_id]
     if supporters:
@@ -36,9 +37,9 @@ async def queue_status_notices(
             "reason": reason,
             "merged_into": merged_into,
             "supporter": citizen_id != report.citizen_id,
+            # Moved to another commitment (the notice names the report's commitment then).
+            "moved": moved,
         }
         await enqueue(
             session, Kind.STATUS_NOTICE, f"{event.id}:{citizen_id}", payload, event.created_at
         )
-    # Whatever the followers hear, the agency's own system hears too (when it is news to it).
-    await queue_status_webhook_in(session, report, event)
