@@ -8,8 +8,6 @@ and --include-private adds only the internal citizen id (to group one person's r
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -21,24 +19,14 @@ from sqlalchemy import Row
 
 from bot.admin.common import AdminError, UsageError, admin_command, open_database
 from bot.core.settings import Settings
+from bot.reports import public
 from bot.reports.lifecycle import PUBLIC, Status
 from storage.db import Database
 from storage.queries import agencies as agency_queries
 from storage.queries import commitments as commitment_queries
 from storage.queries.exports import ReportFilter, stream_reports
 
-PUBLIC_FIELDS = (
-    "reference",
-    "commitment_code",
-    "kind",
-    "public_text",
-    "language",
-    "latitude",
-    "longitude",
-    "status",
-    "created_at",
-    "updated_at",
-)
+PUBLIC_FIELDS = public.FIELD_NAMES  # declared in bot/reports/public.py
 PRIVATE_FIELDS = ("citizen_id", "original_text")
 BATCH_SIZE = 1000
 
@@ -104,64 +92,18 @@ def moment(raw: str, option: str, *, end: bool) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _timestamp(value: datetime | None) -> str | None:
-    # isoformat is several times faster than strftime, which counts at a million rows.
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _record(row: Row, private: bool) -> dict[str, Any]:
-    record = {
-        "reference": row.reference,
-        "commitment_code": row.commitment_code,
-        "kind": row.kind,
-        "public_text": row.public_text,
-        "language": row.language,
-        "latitude": row.latitude,
-        "longitude": row.longitude,
-        "status": row.status,
-        "created_at": _timestamp(row.created_at),
-        "updated_at": _timestamp(row.updated_at),
-    }
-    if private:
-        record["citizen_id"] = row.citizen_id
-        record["original_text"] = row.original_text
-    return record
+def _private(row: Row) -> dict[str, Any]:
+    """--include-private: the internal citizen id and the text as written."""
+    return {"citizen_id": row.citizen_id, "original_text": row.text}
 
 
 async def write_csv(rows: AsyncIterator[Row], out: TextIO, private: bool) -> int:
-    fields = PUBLIC_FIELDS + (PRIVATE_FIELDS if private else ())
-    writer = csv.writer(out)
-    writer.writerow(fields)
-    count = 0
-    async for row in rows:
-        record = _record(row, private)
-        writer.writerow([record[name] for name in fields])
-        count += 1
-    return count
+    return await public.write_csv(rows, out, (PRIVATE_FIELDS, _private) if private else None)
 
 
 async def write_geojson(rows: AsyncIterator[Row], out: TextIO, private: bool) -> int:
     """A FeatureCollection written feature by feature; no location means a null geometry."""
-    out.write('{"type": "FeatureCollection", "features": [\n')
-    count = 0
-    async for row in rows:
-        properties = _record(row, private)
-        lat, lon = properties.pop("latitude"), properties.pop("longitude")
-        geometry = None
-        if lat is not None and lon is not None:
-            geometry = {"type": "Point", "coordinates": [lon, lat]}
-        feature = {
-            "type": "Feature",
-            "id": properties["reference"],
-            "geometry": geometry,
-            "properties": properties,
-        }
-        out.write((",\n" if count else "") + json.dumps(feature, ensure_ascii=False))
-        count += 1
-    out.write("\n]}\n")
-    return count
+    return await public.write_geojson(rows, out, _private if private else None)
 
 
 async def export_reports(db: Database, where: ReportFilter, fmt: str, out: TextIO) -> int:

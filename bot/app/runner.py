@@ -93,6 +93,7 @@ class BotRunner:
         if self.web is not None:
             await self.web.stop()
         await self.dispatcher.stop()
+        await self.services.http.close()  # the webhooks' one HTTP session
         await self.application.stop()
         await self.application.shutdown()
 

@@ -1,8 +1,9 @@
 """The webhook channel: a report's public fields POSTed as JSON to the agency's own system.
 
-The raw body is signed with HMAC-SHA256 and the agency's secret (header
-X-CommitmentWatch-Signature-256: sha256=<hex>); Idempotency-Key is the same on every attempt of
-one delivery, so a receiver that gets it twice can tell. Only public fields leave the bot: never
+The report's fields are the public shape of bot/reports/public.py. The raw body is signed with
+HMAC-SHA256 and the agency's secret (header X-CommitmentWatch-Signature-256: sha256=<hex>);
+Idempotency-Key is the same on every attempt of one delivery, so a receiver that gets it twice can
+tell. Only public fields leave the bot: never
 who the citizen is, never a photo.
 
 Answers: 2xx is delivered; 410 Gone is a permanent failure (the receiver says the endpoint is gone
@@ -24,8 +25,10 @@ import aiohttp
 
 from bot.catalog.commitments import title_of
 from bot.channels.agency_queue import webhook_key
+from bot.core.http import HttpClient
 from bot.core.services import Services
 from bot.outbox.dispatcher import Outgoing, PermanentFailure, TemporaryFailure
+from bot.reports import public
 from storage.models import Report, ReportEvent
 from storage.queries import agencies as agency_queries
 from storage.queries import moderation as queries
@@ -52,25 +55,11 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def public_report(services: Services, report: Report, supporters: int) -> dict[str, Any]:
-    """The report's public fields: what the open data would show, nothing about its author."""
+    """The report's public fields (bot/reports/public.py), for the agency: nothing about its
+    author."""
     locale = services.settings.default_locale
-    return {
-        "reference": report.reference,
-        "commitment": {
-            "code": report.commitment.code,
-            "title": title_of(report.commitment, locale, locale),
-        },
-        "kind": report.kind,
-        "text": report.public_text or report.text,
-        "language": report.language,
-        "latitude": report.latitude,
-        "longitude": report.longitude,
-        "status": report.status,
-        "created_at": _iso(report.created_at),
-        "updated_at": _iso(report.updated_at),
-        "photo_count": len(report.photos),
-        "supporter_count": supporters,
-    }
+    title = title_of(report.commitment, locale, locale)
+    return public.agency_document(public.source_of(report), title, len(report.photos), supporters)
 
 
 def webhook_body(
@@ -114,6 +103,7 @@ async def send_webhook(services: Services, message: Outgoing) -> None:
     now = services.clock()
     body = webhook_body(services, agency.code, report, event, supporters, now)
     await post_signed(
+        services.http,
         agency.webhook_url,
         agency.webhook_secret,
         body,
@@ -124,10 +114,16 @@ async def send_webhook(services: Services, message: Outgoing) -> None:
 
 
 async def post_signed(
-    url: str, secret: str, body: bytes, idempotency_key: str, message: Outgoing, now: datetime
+    http: HttpClient,
+    url: str,
+    secret: str,
+    body: bytes,
+    idempotency_key: str,
+    message: Outgoing,
+    now: datetime,
 ) -> None:
-    """POST a signed JSON body; 2xx is delivered, 410 fails for good, anything else is retried.
-    Shared by report and digest webhooks."""
+    """POST a signed JSON body through the application's one HTTP session; 2xx is delivered,
+    410 fails for good, anything else is retried. Shared by report and digest webhooks."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
@@ -138,10 +134,9 @@ async def post_signed(
         "X-CommitmentWatch-Timestamp": str(int(now.timestamp())),
     }
     try:
-        async with (
-            aiohttp.ClientSession(timeout=TIMEOUT) as http,
-            http.post(url, data=body, headers=headers, allow_redirects=False) as r,
-        ):
+        async with http.session().post(
+            url, data=body, headers=headers, allow_redirects=False, timeout=TIMEOUT
+        ) as r:
             status, reason = r.status, r.reason or ""
             answer = (await r.text(errors="replace"))[:200]
     except (aiohttp.ClientError, TimeoutError) as error:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.core.http import HttpClient
 from bot.core.settings import Settings
 from storage.db import Database
 
@@ -31,6 +32,7 @@ class Services:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = field(default=system_clock)
+    http: HttpClient = field(default_factory=HttpClient)  # closed by the runner's stop()
     # Set by the runner to the outbox dispatcher's wake(): deliver what was just queued now.
     wake_outbox: Callable[[], None] = field(default=_no_dispatcher)
 

@@ -175,6 +175,8 @@ def digest_channel_senders(services: Services) -> dict[str, Sender]:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         # As the outbox stores it: the same on every attempt.
         key = f"{Kind.DIGEST_WEBHOOK.value}:{_key(message.payload, 'webhook')}"
-        await post_signed(agency.webhook_url, agency.webhook_secret, body, key, message, now)
+        await post_signed(
+            services.http, agency.webhook_url, agency.webhook_secret, body, key, message, now
+        )
 
     return {Kind.DIGEST_EMAIL: digest_email, Kind.DIGEST_WEBHOOK: digest_webhook}

@@ -13,7 +13,7 @@ What each figure means, for a period [start, end):
   first resolution in the period, over reports resolved in the period.
 - most supported: open reports with the most supporters ("me too"), most first.
 - CSV: the agency's public reports whose status changed in the period, in the open-data export's
-  columns (bot/admin/export.py).
+  columns (bot/reports/public.py).
 Only public text (the moderator's redaction where there is one) is shown; never who reported.
 """
 
@@ -23,10 +23,10 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.admin.export import write_csv
 from bot.catalog.commitments import localized
 from bot.digests.chart import render_chart
 from bot.i18n.translate import use_locale
+from bot.reports import public
 from bot.reports.lifecycle import PUBLIC, PUBLIC_OPEN, Status
 from storage.db import Database
 from storage.queries import digests as queries
@@ -131,15 +131,13 @@ async def build_digest(
         oldest = await queries.oldest_waiting(session, agency_id, period_end, SETS, TOP)
         supported = await queries.most_supported(session, agency_id, SETS, TOP)
         out = io.StringIO()
-        csv_rows = await write_csv(
-            queries.period_reports(session, agency_id, period_start, period_end, SETS),
-            out,
-            private=False,
+        csv_rows = await public.write_csv(
+            queries.period_reports(session, agency_id, period_start, period_end, SETS), out
         )
     default = "en"
     figures = []
     for commitment in commitments:
-        by_status = {
+        by_status: dict[str, int] = {
             status: now_counts.get((commitment.id, status), 0) for status in CHART_STATUSES
         }
         new, resolved, reopened = moved.get(commitment.id, (0, 0, 0))
@@ -169,12 +167,18 @@ async def build_digest(
         commitments=figures,
         oldest_unanswered=[
             ListedReport(
-                r.reference, r.commitment_code, r.public_text, r.status, period_end - r.value
+                r.reference,
+                r.commitment_code,
+                public.public_text(r),
+                r.status,
+                period_end - r.value,
             )
             for r in oldest
         ],
         most_supported=[
-            ListedReport(r.reference, r.commitment_code, r.public_text, r.status, None, r.value)
+            ListedReport(
+                r.reference, r.commitment_code, public.public_text(r), r.status, None, r.value
+            )
             for r in supported
         ],
         median_acknowledge=acknowledge,

@@ -24,6 +24,7 @@ from storage.models import (
     ReportEvent,
     ReportSupporter,
 )
+from storage.queries.exports import report_columns
 
 
 @dataclass(frozen=True)
@@ -195,12 +196,14 @@ async def _median(session: AsyncSession, durations) -> Median:  # type: ignore[n
 
 
 def _listed(subquery, order: Sequence[ColumnElement], limit: int):  # type: ignore[no-untyped-def]
-    """Public details of the reports of `subquery` (report_id, value), best `limit` first."""
+    """The reports of `subquery` (report_id, value), best `limit` first; text and public text
+    both, for the serializer (bot/reports/public.py) to choose."""
     return (
         select(
             Report.reference,
             Commitment.code.label("commitment_code"),
-            func.coalesce(Report.public_text, Report.text).label("public_text"),
+            Report.text,
+            Report.public_text,
             Report.kind,
             Report.status,
             subquery.c.value,
@@ -249,7 +252,7 @@ async def period_reports(
     session: AsyncSession, agency_id: int, start: datetime, end: datetime, sets: StatusSets
 ) -> AsyncIterator[Row]:
     """The agency's public reports whose status changed in [start, end), with the columns of the
-    open-data export (storage/queries/exports.py), streamed."""
+    open-data export (storage/queries/exports.py report_columns), streamed."""
     touched = select(ReportEvent.report_id).where(
         ReportEvent.action == "status",
         ReportEvent.created_at >= start,
@@ -257,18 +260,7 @@ async def period_reports(
         ReportEvent.report_id.in_(_agency_reports(agency_id, sets.public)),
     )
     query = (
-        select(
-            Report.reference,
-            Commitment.code.label("commitment_code"),
-            Report.kind,
-            func.coalesce(Report.public_text, Report.text).label("public_text"),
-            Report.language,
-            Report.latitude,
-            Report.longitude,
-            Report.status,
-            Report.created_at,
-            Report.updated_at,
-        )
+        select(*report_columns())
         .join(Commitment, Commitment.id == Report.commitment_id)
         .where(Report.id.in_(touched))
         .order_by(Report.id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commitment, Report
@@ -22,17 +23,15 @@ class ReportFilter:
     include_citizen: bool = False
 
 
-async def stream_reports(
-    session: AsyncSession, where: ReportFilter, batch_size: int = 1000
-) -> AsyncIterator[Row]:
-    """Rows of (reference, commitment_code, kind, public_text, language, latitude, longitude, status,
-    created_at, updated_at[, citizen_id]); at most `batch_size` rows are held at a time."""
-    columns = [
+def report_columns() -> list[Any]:
+    """A report's own columns as the serializer (bot/reports/public.py) reads them, original text
+    included: which of them the public sees is the serializer's business, not the query's."""
+    return [
         Report.reference,
         Commitment.code.label("commitment_code"),
         Report.kind,
-        # What the public may read: the moderator's redacted text where there is one.
-        func.coalesce(Report.public_text, Report.text).label("public_text"),
+        Report.text,
+        Report.public_text,
         Report.language,
         Report.latitude,
         Report.longitude,
@@ -40,8 +39,15 @@ async def stream_reports(
         Report.created_at,
         Report.updated_at,
     ]
+
+
+async def stream_reports(
+    session: AsyncSession, where: ReportFilter, batch_size: int = 1000
+) -> AsyncIterator[Row]:
+    """Rows of report_columns()[, citizen_id]; at most `batch_size` rows are held at a time."""
+    columns = report_columns()
     if where.include_citizen:
-        columns += [Report.citizen_id, Report.text.label("original_text")]
+        columns.append(Report.citizen_id)
     query = (
         select(*columns)
         .join(Commitment, Commitment.id == Report.commitment_id)

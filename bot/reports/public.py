@@ -1,0 +1,227 @@
+"""The public shape of a report, declared once: what the open data (CSV, GeoJSON), the digests'
+CSV and the agencies' webhooks may show of a report, in which order and computed how.
+
+Storage hands over rows (or models) with the report's own columns, the original text among
+them; only what is declared here leaves. Never the citizen (no Telegram id, no name, no
+internal id), never the text as written when a moderator redacted it.
+
+Two audiences: the public, and the agency responsible. DESIGN.md wants public locations coarse and
+the exact point for agencies only; today every output carries the exact point (as before this
+module), and `location` below is the one place where the public one would be coarsened.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol, TextIO
+
+from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN
+from storage.models import Report
+
+
+class Audience(StrEnum):
+    PUBLIC = "public"  # open data, digests
+    AGENCY = "agency"  # the agency's own system (webhook)
+
+
+class ReportSource(Protocol):
+    """What the serializer reads of a report: storage's row (storage/queries/exports.py
+    report_columns) or `source_of(model)`."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def commitment_code(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...  # as written: never shown when public_text is set
+    @property
+    def public_text(self) -> str | None: ...  # the moderator's redaction
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A model's columns as a ReportSource (the webhook reads the model, exports read rows)."""
+
+    reference: str
+    commitment_code: str
+    kind: str
+    text: str | None
+    public_text: str | None
+    language: str | None
+    latitude: float | None
+    longitude: float | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def source_of(report: Report) -> ReportView:
+    """Needs report.commitment loaded."""
+    return ReportView(
+        reference=report.reference,
+        commitment_code=report.commitment.code,
+        kind=report.kind,
+        text=report.text,
+        public_text=report.public_text,
+        language=report.language,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        status=report.status,
+        created_at=report.created_at,
+        updated_at=report.updated_at,
+    )
+
+
+def public_text(report: ReportSource) -> str | None:
+    """The moderator's redacted text where there is one, else the text as written; None for a
+    voice-only report."""
+    return report.public_text if report.public_text is not None else report.text
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """UTC, whole seconds, e.g. 2024-05-01T10:30:00Z."""
+    # isoformat is several times faster than strftime, which counts at a million rows.
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def location(report: ReportSource, audience: Audience) -> tuple[float | None, float | None]:
+    """(latitude, longitude); None when the report has no place. Exact for both audiences
+    today (see the module's docstring)."""
+    if report.latitude is None or report.longitude is None:
+        return None, None
+    return report.latitude, report.longitude
+
+
+def open311_status(status: str) -> str | None:
+    """Open311 GeoReport v2's status: "open" or "closed"; None for a status never public."""
+    if status in PUBLIC_OPEN:
+        return "open"
+    if status in PUBLIC_CLOSED:
+        return "closed"
+    return None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: Callable[[ReportSource, Audience], Any]
+
+
+# The public fields, in the order of the open-data columns (CSV header, GeoJSON properties).
+FIELDS: tuple[Field, ...] = (
+    Field("reference", lambda r, a: r.reference),
+    Field("commitment_code", lambda r, a: r.commitment_code),
+    Field("kind", lambda r, a: r.kind),
+    Field("public_text", lambda r, a: public_text(r)),
+    Field("language", lambda r, a: r.language),
+    Field("latitude", lambda r, a: location(r, a)[0]),
+    Field("longitude", lambda r, a: location(r, a)[1]),
+    Field("status", lambda r, a: r.status),
+    Field("created_at", lambda r, a: timestamp(r.created_at)),
+    Field("updated_at", lambda r, a: timestamp(r.updated_at)),
+)
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+# Never in any public output (the export's --include-private adds the first two, for admins).
+PRIVATE_NAMES = frozenset({"citizen_id", "original_text", "telegram_user_id", "username"})
+
+
+def record(report: ReportSource, audience: Audience = Audience.PUBLIC) -> dict[str, Any]:
+    """The public fields of one report, by name, in order."""
+    return {f.name: f.value(report, audience) for f in FIELDS}
+
+
+# Extra columns the caller adds after the public ones (the admin's private export).
+Extra = tuple[Sequence[str], Callable[[Any], Mapping[str, Any]]]
+
+
+async def write_csv(
+    rows: AsyncIterable[ReportSource], out: TextIO, extra: Extra | None = None
+) -> int:
+    """The open-data CSV (header, then one line per report); returns how many reports."""
+    names, more = extra if extra is not None else ((), None)
+    writer = csv.writer(out)
+    writer.writerow((*FIELD_NAMES, *names))
+    count = 0
+    async for row in rows:
+        values = record(row)
+        if more is not None:
+            values |= more(row)
+        writer.writerow([values[name] for name in (*FIELD_NAMES, *names)])
+        count += 1
+    return count
+
+
+def geojson_feature(report: ReportSource, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One GeoJSON Feature: the place as geometry (null without one), the rest as properties."""
+    properties = record(report)
+    lat, lon = properties.pop("latitude"), properties.pop("longitude")
+    if extra:
+        properties |= extra
+    geometry = None
+    if lat is not None and lon is not None:
+        geometry = {"type": "Point", "coordinates": [lon, lat]}
+    return {
+        "type": "Feature",
+        "id": properties["reference"],
+        "geometry": geometry,
+        "properties": properties,
+    }
+
+
+async def write_geojson(
+    rows: AsyncIterable[ReportSource],
+    out: TextIO,
+    extra: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> int:
+    """A FeatureCollection written feature by feature; returns how many."""
+    out.write('{"type": "FeatureCollection", "features": [\n')
+    count = 0
+    async for row in rows:
+        feature = geojson_feature(row, extra(row) if extra is not None else None)
+        out.write((",\n" if count else "") + json.dumps(feature, ensure_ascii=False))
+        count += 1
+    out.write("\n]}\n")
+    return count
+
+
+def agency_document(
+    report: ReportSource, commitment_title: str, photo_count: int, supporter_count: int
+) -> dict[str, Any]:
+    """The report as the agency's webhook receives it: the public fields (public_text as
+    "text", the commitment as {code, title}) and how many photos and supporters it has."""
+    fields = record(report, Audience.AGENCY)
+    return {
+        "reference": fields["reference"],
+        "commitment": {"code": fields["commitment_code"], "title": commitment_title},
+        "kind": fields["kind"],
+        "text": fields["public_text"],
+        "language": fields["language"],
+        "latitude": fields["latitude"],
+        "longitude": fields["longitude"],
+        "status": fields["status"],
+        "created_at": fields["created_at"],
+        "updated_at": fields["updated_at"],
+        "photo_count": photo_count,
+        "supporter_count": supporter_count,
+    }
