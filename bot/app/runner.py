@@ -36,7 +36,6 @@ class BotRunner:
         self.services = services
         self.application: AppType = build_application(services, token, register_handlers)
         self.dispatcher = OutboxDispatcher(services, build_senders(services, self.application.bot))
-        services.wake_outbox = self.dispatcher.wake
         # The agencies' status endpoint, only when WEB_PORT is set.
         self.web = AgencyWebServer(services) if services.settings.web_port is not None else None
         self._poll_timeout = poll_timeout

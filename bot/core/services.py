@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,25 +24,22 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _no_dispatcher() -> None:
-    return None
-
-
 @dataclass
 class Services:
     settings: Settings
     db: Database
     clock: Callable[[], datetime] = field(default=system_clock)
     http: HttpClient = field(default_factory=HttpClient)  # closed by the runner's stop()
-    # Set by the runner to the outbox dispatcher's wake(): deliver what was just queued now.
-    wake_outbox: Callable[[], None] = field(default=_no_dispatcher)
+    # Rung when a transaction that queued outbox messages commits; the outbox dispatcher waits
+    # on it, so what was just queued is delivered now rather than at its next idle tick.
+    outbox_bell: asyncio.Event = field(default_factory=asyncio.Event)
 
     @asynccontextmanager
     async def write_then_deliver(self) -> AsyncIterator[AsyncSession]:
         """A write transaction that may queue outbox messages; delivery starts on commit."""
         async with self.db.write() as session:
             yield session
-        self.wake_outbox()
+        self.outbox_bell.set()
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -72,7 +72,7 @@ class OutboxDispatcher:
         self._senders = dict(senders)
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
-        self._wake = asyncio.Event()
+        self._wake = services.outbox_bell
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
