@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
 
 from bot.app.application import AppType
+from bot.channels.buttons import Prefix, pattern
 from bot.core.services import services_of
 from handlers import commands, digests, flow, language, moderation, officials
 from handlers.errors import on_error
@@ -31,15 +32,29 @@ def register_handlers(application: AppType) -> None:
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
-    application.add_handler(CallbackQueryHandler(flow.on_consent, pattern=r"^consent:"))
-    application.add_handler(CallbackQueryHandler(language.on_language_button, pattern=r"^langs?:"))
-    application.add_handler(CallbackQueryHandler(flow.on_draft_button, pattern=r"^d:"))
-    application.add_handler(CallbackQueryHandler(commands.myreports_page, pattern=r"^mr:"))
+    application.add_handler(CallbackQueryHandler(flow.on_consent, pattern=pattern(Prefix.CONSENT)))
+    application.add_handler(
+        CallbackQueryHandler(
+            language.on_language_button, pattern=pattern(Prefix.LANGUAGE_MENU, Prefix.LANGUAGE)
+        )
+    )
+    application.add_handler(
+        CallbackQueryHandler(flow.on_draft_button, pattern=pattern(Prefix.DRAFT))
+    )
+    application.add_handler(
+        CallbackQueryHandler(commands.myreports_page, pattern=pattern(Prefix.MY_REPORTS_PAGE))
+    )
     # Card buttons are checked for the moderator role wherever they come from.
-    application.add_handler(CallbackQueryHandler(moderation.on_card_button, pattern=r"^m:"))
+    application.add_handler(
+        CallbackQueryHandler(moderation.on_card_button, pattern=pattern(Prefix.CARD))
+    )
     # Officials' answers are checked against the report's agency wherever they come from.
-    application.add_handler(CallbackQueryHandler(officials.on_answer_button, pattern=r"^o:"))
-    application.add_handler(CallbackQueryHandler(officials.on_fix_button, pattern=r"^f:"))
+    application.add_handler(
+        CallbackQueryHandler(officials.on_answer_button, pattern=pattern(Prefix.ANSWER))
+    )
+    application.add_handler(
+        CallbackQueryHandler(officials.on_fix_button, pattern=pattern(Prefix.FIX))
+    )
     staff_chat = services_of(application).settings.moderator_chat_id
     if staff_chat is not None:
         staff = filters.Chat(staff_chat) & NEW_MESSAGE

@@ -10,6 +10,7 @@ from telegram import Update
 from bot.app.command_menu import CITIZEN_COMMANDS
 from bot.catalog import commitments as catalog
 from bot.catalog.deeplinks import parse_start_payload
+from bot.channels.buttons import Prefix, parse_page
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_coordinates, format_datetime
 from bot.i18n.translate import _, current_locale, ngettext
@@ -126,8 +127,7 @@ async def myreports_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await answer_callback(query)
-    argument = query.data.partition(":")[2]
-    await _send_report_page(update, context, int(argument) if argument.isdigit() else 0, edit=True)
+    await _send_report_page(update, context, parse_page(query.data), edit=True)
 
 
 async def _send_report_page(update: Update, context: BotContext, page: int, *, edit: bool) -> None:
@@ -155,7 +155,7 @@ async def _send_report_page(update: Update, context: BotContext, page: int, *, e
             "\n" + _("Page {page} of {pages}").format(page=result.page + 1, pages=result.pages)
         )
     text = "\n".join(lines)
-    markup = keyboards.page_keyboard("mr", result.page, result.pages)
+    markup = keyboards.page_keyboard(Prefix.MY_REPORTS_PAGE, result.page, result.pages)
     if edit and update.callback_query and update.callback_query.message:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
     else:

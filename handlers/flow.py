@@ -9,13 +9,13 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.catalog import commitments as catalog
+from bot.channels.buttons import DraftButton, int_argument, parse_consent, parse_draft_button
 from bot.core.services import BotContext
 from bot.i18n.translate import _, current_locale
 from bot.reports import drafting
 from bot.reports.drafting import DraftView, Step
 from bot.reports.photos import MAX_PHOTO_BYTES, NotAnAcceptedImage, clean_image
 from handlers import keyboards
-from handlers.callback_data import DraftButton, int_argument, parse_consent, parse_draft_button
 from handlers.language import adopt_language
 from handlers.prompts import results_text, step_hint
 from handlers.questions import answer_moderator_question, offer_nearby_reports

@@ -10,9 +10,9 @@ from telegram import (
 )
 
 from bot.catalog.commitments import Page
+from bot.channels.buttons import Prefix, consent_data, draft_button, language_menu_data, page_data
 from bot.i18n.translate import _
 from bot.reports.drafting import KIND_LABELS, DraftView, Kind, Step
-from handlers.callback_data import consent_data, draft_button, language_menu_data
 
 TITLE_IN_BUTTON = 60
 
@@ -188,10 +188,10 @@ def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     )
 
 
-def page_keyboard(prefix: str, page: int, pages: int) -> InlineKeyboardMarkup | None:
+def page_keyboard(prefix: Prefix, page: int, pages: int) -> InlineKeyboardMarkup | None:
     nav: list[InlineKeyboardButton] = []
     if page > 0:
-        nav.append(InlineKeyboardButton(_("◀️ Back"), callback_data=f"{prefix}:{page - 1}"))
+        nav.append(InlineKeyboardButton(_("◀️ Back"), callback_data=page_data(prefix, page - 1)))
     if page + 1 < pages:
-        nav.append(InlineKeyboardButton(_("More ▶️"), callback_data=f"{prefix}:{page + 1}"))
+        nav.append(InlineKeyboardButton(_("More ▶️"), callback_data=page_data(prefix, page + 1)))
     return InlineKeyboardMarkup([nav]) if nav else None

@@ -14,10 +14,10 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import TelegramError
 
 from bot.app.command_menu import publish_chat_menu
+from bot.channels.buttons import language_data, parse_language
 from bot.core.services import BotContext
 from bot.i18n.languages import language_choices, remember_language
 from bot.i18n.translate import _, available_locales, language_name, set_locale
-from handlers.callback_data import language_data, parse_language
 from handlers.keyboards import consent_keyboard
 from handlers.prompts import privacy_notice
 from handlers.replies import answer_callback, draft_service, send_prompt

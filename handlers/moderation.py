@@ -13,7 +13,8 @@ from babel.dates import format_timedelta
 from telegram import ForceReply, Message, Update, User
 from telegram.error import TelegramError
 
-from bot.channels.cards import build_card, parse_card_button
+from bot.channels.buttons import int_argument, parse_card_button
+from bot.channels.cards import build_card
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
 from bot.i18n.translate import _, current_locale, ngettext, use_locale
@@ -72,9 +73,10 @@ async def on_card_button(update: Update, context: BotContext) -> None:
                     query, _("🚫 {reference} rejected.").format(reference=done.reference)
                 )
             case "mt":
-                if not button.argument.isdigit():
+                target_id = int_argument(button)
+                if target_id is None:  # forged: "²" passes isdigit() but not int()
                     raise moderation.MergeTargetInvalid(button.argument)
-                done = await service.merge(report_id, int(button.argument), actor)
+                done = await service.merge(report_id, target_id, actor)
                 await answer_callback(
                     query, _("🔁 {reference} merged.").format(reference=done.reference)
                 )

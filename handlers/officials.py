@@ -10,7 +10,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.catalog.commitments import localized
-from bot.channels.buttons import ButtonData, decode
+from bot.channels.buttons import parse_answer_button, parse_fix_button
 from bot.channels.cards import build_official_card
 from bot.core.services import BotContext
 from bot.i18n.translate import _, current_locale
@@ -57,7 +57,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     """An official answers a report from its card: acknowledged, in progress, resolved..."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    button = decode("o", query.data, ButtonData)
+    button = parse_answer_button(query.data)
     if button is None:
         await answer_callback(query, _("This button is no longer valid."))
         return
@@ -101,7 +101,7 @@ async def on_fix_button(update: Update, context: BotContext) -> None:
     """The author answers "is it really fixed?"; "no" reopens the report."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    button = decode("f", query.data, ButtonData)
+    button = parse_fix_button(query.data)
     if button is None or button.action not in ("yes", "no"):
         await answer_callback(query, _("This button is no longer valid."))
         return

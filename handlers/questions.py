@@ -7,13 +7,13 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.channels.buttons import draft_button
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_distance
 from bot.i18n.translate import _
 from bot.reports.drafting import DraftView
 from bot.reports.duplicates import nearby_open_reports
 from bot.reports.moderation import Moderation
-from handlers.callback_data import draft_button
 
 
 async def answer_moderator_question(update: Update, context: BotContext) -> bool:

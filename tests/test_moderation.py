@@ -240,6 +240,9 @@ async def test_move_to_another_commitment(harness: Harness, staff: Staff) -> Non
     assert commitment is not None and commitment.code == "KAD-HC-004"
     moved = (await events_of(harness, report.id))[-1]
     assert moved.action == "moved" and moved.note == "KAD-RD-017 → KAD-HC-004"
+    # The author hears where it went, named as the catalog names it.
+    notice = await expect(citizen, reference, "moved it to")
+    assert "KAD-HC-004" in text_of(notice)
 
 
 async def test_flags_and_redaction(harness: Harness, staff: Staff) -> None:

@@ -1,15 +1,74 @@
-"""Inline button payloads, "<prefix>:<number>:<action>[:<argument>]", parsed defensively.
+"""The button protocol: every inline button's callback data, built and read back here only.
 
-Anyone can send any callback data, so parsing never trusts it: a malformed payload is None, and
-the number (a draft version, a report id) is only a claim the caller must check.
+One prefix per kind of button, all of them here:
+
+    d:<draft version>:<action>[:<argument>]   a step of the citizen's draft
+    m:<report id>:<action>[:<argument>]       a moderation card
+    o:<report id>:<status>                    an official's answer on their card
+    f:<report id>:yes|no                      the author's "is it really fixed?"
+    consent:<commitment id or 0>[:<language>] the privacy notice's "I agree"
+    langs:<commitment id or 0>                open the language keyboard
+    lang:<language>:<commitment id or 0>      choose a language
+    mr:<page>                                 a page of /myreports
+
+Handlers are registered with `pattern(prefix)`, so the prefix that builds a button is the prefix
+that routes it; a pattern matches the prefix alone, so forged data still reaches its handler and
+is answered there instead of leaving the button spinning. Buttons already in chats keep working,
+so these formats only ever grow. Anyone can send any callback data, so parsing never trusts it:
+malformed data is None, and a number in it is only a claim the handler must check (the draft's
+version, the presser's role). Telegram allows at most 64 bytes.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVar
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
+MAX_NUMBER = 2**31 - 1  # ids, versions and pages; anything larger is forged
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")  # str.isdigit() would accept "²", which int() refuses
+
+
+class Prefix(StrEnum):
+    DRAFT = "d"
+    CARD = "m"
+    ANSWER = "o"
+    FIX = "f"
+    CONSENT = "consent"
+    LANGUAGE_MENU = "langs"
+    LANGUAGE = "lang"
+    MY_REPORTS_PAGE = "mr"
+
+
+def pattern(*prefixes: Prefix) -> str:
+    """The CallbackQueryHandler pattern for buttons of these prefixes (and no others)."""
+    if not prefixes:
+        raise ValueError("at least one prefix")
+    return "^(?:" + "|".join(re.escape(p.value) for p in prefixes) + "):"
+
+
+def number(text: str) -> int | None:
+    """A non-negative number as the bot writes it (ASCII digits, within range), else None."""
+    if not _ASCII_NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= MAX_NUMBER else None
+
+
+def _positive(text: str) -> int | None:
+    value = number(text)
+    return value if value else None
+
+
+def _checked(data: str) -> str:
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data too long: {data!r}")
+    return data
+
+
+# --- "<prefix>:<number>:<action>[:<argument>]" -----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -22,15 +81,107 @@ class ButtonData:
 B = TypeVar("B", bound=ButtonData)
 
 
-def encode(prefix: str, key: int, action: str, argument: str | int = "") -> str:
-    data = f"{prefix}:{key}:{action}" + (f":{argument}" if argument != "" else "")
-    if len(data.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data too long: {data!r}")
-    return data
+def encode(prefix: Prefix, key: int, action: str, argument: str | int = "") -> str:
+    return _checked(f"{prefix}:{key}:{action}" + (f":{argument}" if argument != "" else ""))
 
 
-def decode(prefix: str, data: str, kind: type[B]) -> B | None:
+def decode(prefix: Prefix, data: str, kind: type[B]) -> B | None:
     parts = data.split(":", 3)
-    if len(parts) < 3 or parts[0] != prefix or not parts[1].isdigit():
+    if len(parts) < 3 or parts[0] != prefix:
         return None
-    return kind(int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "")
+    key = number(parts[1])
+    if key is None:
+        return None
+    return kind(key, parts[2], parts[3] if len(parts) == 4 else "")
+
+
+class DraftButton(ButtonData):
+    @property
+    def version(self) -> int:
+        """The draft version the button was drawn for."""
+        return self.key
+
+
+class CardButton(ButtonData):
+    @property
+    def report_id(self) -> int:
+        return self.key
+
+
+def int_argument(button: ButtonData) -> int | None:
+    return number(button.argument)
+
+
+def draft_button(version: int, action: str, argument: str | int = "") -> str:
+    return encode(Prefix.DRAFT, version, action, argument)
+
+
+def parse_draft_button(data: str) -> DraftButton | None:
+    return decode(Prefix.DRAFT, data, DraftButton)
+
+
+def card_button(report_id: int, action: str, argument: str | int = "") -> str:
+    return encode(Prefix.CARD, report_id, action, argument)
+
+
+def parse_card_button(data: str) -> CardButton | None:
+    return decode(Prefix.CARD, data, CardButton)
+
+
+def answer_button(report_id: int, status: str) -> str:
+    return encode(Prefix.ANSWER, report_id, status)
+
+
+def parse_answer_button(data: str) -> ButtonData | None:
+    return decode(Prefix.ANSWER, data, ButtonData)
+
+
+def fix_button(report_id: int, *, fixed: bool) -> str:
+    return encode(Prefix.FIX, report_id, "yes" if fixed else "no")
+
+
+def parse_fix_button(data: str) -> ButtonData | None:
+    return decode(Prefix.FIX, data, ButtonData)
+
+
+# --- the privacy notice, the language menu, page turns -----------------------------------------
+
+
+def consent_data(commitment_id: int | None, language: str | None = None) -> str:
+    """The privacy notice's "I agree", keeping a deep-linked commitment and a chosen language."""
+    return _checked(f"{Prefix.CONSENT}:{commitment_id or 0}" + (f":{language}" if language else ""))
+
+
+def parse_consent(data: str) -> tuple[int | None, str | None]:
+    """(commitment id, language chosen with /language before agreeing); None where absent."""
+    _prefix, _sep, rest = data.partition(":")
+    argument, _sep, language = rest.partition(":")
+    return _positive(argument), (language or None)
+
+
+def language_menu_data(commitment_id: int | None = None) -> str:
+    """Open the language keyboard (from the privacy notice, keeping its deep-linked commitment)."""
+    return _checked(f"{Prefix.LANGUAGE_MENU}:{commitment_id or 0}")
+
+
+def language_data(language: str, commitment_id: int | None = None) -> str:
+    """Choose a language."""
+    return _checked(f"{Prefix.LANGUAGE}:{language}:{commitment_id or 0}")
+
+
+def parse_language(data: str) -> tuple[str | None, int | None]:
+    """(language code or None for the menu, commitment id or None) from either payload above."""
+    prefix, _sep, rest = data.partition(":")
+    if prefix == Prefix.LANGUAGE_MENU:
+        return None, _positive(rest)
+    language, _sep, argument = rest.partition(":")
+    return (language or None), _positive(argument)
+
+
+def page_data(prefix: Prefix, page: int) -> str:
+    return _checked(f"{prefix}:{page}")
+
+
+def parse_page(data: str) -> int:
+    """The page a page-turn button asks for; the first page for anything malformed."""
+    return number(data.partition(":")[2]) or 0

@@ -13,7 +13,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.catalog.commitments import title_of
-from bot.channels.buttons import ButtonData, decode, encode
+from bot.channels.buttons import answer_button, card_button
 from bot.core.services import Services
 from bot.i18n.formatting import format_coordinates, format_datetime, format_distance
 from bot.i18n.translate import _, language_name, ngettext, use_locale
@@ -26,20 +26,6 @@ from bot.reports.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
-
-
-class CardButton(ButtonData):
-    @property
-    def report_id(self) -> int:
-        return self.key
-
-
-def card_button(report_id: int, action: str, argument: str | int = "") -> str:
-    return encode("m", report_id, action, argument)
-
-
-def parse_card_button(data: str) -> CardButton | None:
-    return decode("m", data, CardButton)
 
 
 @dataclass(frozen=True)
@@ -181,7 +167,7 @@ async def build_official_card(services: Services, report_id: int, locale: str) -
             _("Answer with the buttons below; the citizen is told in their own language."),
         ]
         rows = [
-            [InlineKeyboardButton(_(label), callback_data=encode("o", report.id, status.value))]
+            [InlineKeyboardButton(_(label), callback_data=answer_button(report.id, status.value))]
             for status, label in ANSWERS.items()
             if can_transition(report.status, status)
         ]

@@ -18,8 +18,9 @@ from telegram import (
     Message,
 )
 
+from bot.catalog.commitments import title_of
 from bot.channels.agency_senders import build_agency_senders
-from bot.channels.buttons import encode
+from bot.channels.buttons import fix_button
 from bot.channels.cards import Card, build_card, build_official_card
 from bot.core.services import Services
 from bot.digests.delivery import digest_senders
@@ -28,7 +29,7 @@ from bot.outbox.dispatcher import Outgoing, PermanentFailure, Sender
 from bot.outbox.queue import Kind
 from bot.reports.lifecycle import Status, status_label
 from bot.reports.moderation import REJECT_REASONS
-from storage.models import Citizen
+from storage.models import Citizen, Commitment, Report
 from storage.queries import media
 from storage.queries import moderation as queries
 
@@ -78,11 +79,17 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         payload = message.payload
         async with services.db.read() as session:
             citizen = await session.get(Citizen, int(payload["citizen_id"]))
-            reference = await queries.reference_of(session, int(payload["report_id"]))
-        if citizen is None or reference is None:
+            report = await session.get(Report, int(payload["report_id"]))
+            commitment = await session.get(Commitment, report.commitment_id) if report else None
+        if citizen is None or report is None or commitment is None:
             raise PermanentFailure("citizen or report is gone")
-        with use_locale(citizen_locale(services, citizen)):
-            text = status_notice_text(reference, payload)
+        locale = citizen_locale(services, citizen)
+        with use_locale(locale):
+            if payload.get("moved"):
+                title = title_of(commitment, locale, services.settings.default_locale)
+                text = moved_notice_text(report.reference, commitment.code, title)
+            else:
+                text = status_notice_text(report.reference, payload)
         await bot.send_message(citizen.telegram_user_id, text)
 
     async def citizen_question(message: Outgoing) -> None:
@@ -136,10 +143,12 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
                 [
                     [
                         InlineKeyboardButton(
-                            _("✅ Yes, it is fixed"), callback_data=encode("f", report_id, "yes")
+                            _("✅ Yes, it is fixed"),
+                            callback_data=fix_button(report_id, fixed=True),
                         ),
                         InlineKeyboardButton(
-                            _("❌ No, it is not fixed"), callback_data=encode("f", report_id, "no")
+                            _("❌ No, it is not fixed"),
+                            callback_data=fix_button(report_id, fixed=False),
                         ),
                     ]
                 ]
@@ -156,6 +165,14 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         **build_agency_senders(services),
         **digest_senders(services, bot),
     }
+
+
+def moved_notice_text(reference: str, code: str, title: str) -> str:
+    """A moderator moved the report to the commitment it is really about."""
+    return _(
+        "Your report {reference} is about another commitment than the one it was sent "
+        "under, so a moderator moved it to: {title} ({code}). Nothing else changes for you."
+    ).format(reference=reference, title=escape(title), code=escape(code))
 
 
 def status_notice_text(reference: str, payload: dict[str, Any]) -> str:

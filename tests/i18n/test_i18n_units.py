@@ -9,6 +9,7 @@ from string import Formatter
 import pytest
 from i18n_support import english_left
 
+from bot.channels.buttons import consent_data, language_data, parse_consent, parse_language
 from bot.core.settings import SUPPORTED_LOCALES
 from bot.i18n import formatting
 from bot.i18n.translate import (
@@ -29,7 +30,6 @@ from bot.i18n.translate import (
     set_locale,
     use_locale,
 )
-from handlers.callback_data import consent_data, language_data, parse_consent, parse_language
 from tools.catalogs import TEMPLATE, read_catalog
 
 MOMENT = datetime(2025, 3, 4, 15, 30, tzinfo=UTC)  # 16:30 in Lagos
