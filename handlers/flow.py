@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 
-from telegram import Message, Update
+from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 
 from bot.catalog import commitments as catalog
@@ -185,8 +188,14 @@ def _schedule_album_reply(context: BotContext, chat_id: int, user_id: int, group
     name = f"album:{user_id}:{group}"
     for job in context.job_queue.get_jobs_by_name(name):
         job.schedule_removal()
+    # PTB types the job queue by its default context; the application's context_types make the
+    # callback's context a BotContext at run time (bot/app/application.py).
     context.job_queue.run_once(
-        _album_reply, ALBUM_REPLY_DELAY_S, chat_id=chat_id, user_id=user_id, name=name
+        _album_reply,  # type: ignore[arg-type]
+        ALBUM_REPLY_DELAY_S,
+        chat_id=chat_id,
+        user_id=user_id,
+        name=name,
     )
 
 
@@ -231,7 +240,7 @@ async def on_voice(update: Update, context: BotContext) -> None:
     voice = message.voice
     try:
         view = await draft_service(context).describe_voice(
-            user.id, voice.file_id, voice.file_unique_id, voice.duration
+            user.id, voice.file_id, voice.file_unique_id, _whole_seconds(voice.duration)
         )
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
@@ -292,118 +301,190 @@ async def _apply_button(
 ) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    service = draft_service(context)
-    locale = current_locale()
-    match button.action:
-        case "cm":
-            view = await service.choose_commitment(user.id, button.version, _int(button))
-            commitment = await catalog.get(context.services, view.commitment_id or 0)
-            title = (
-                catalog.title_of(commitment, locale, context.services.settings.default_locale)
-                if commitment
-                else ""
-            )
-            # The list becomes the choice made; the kind prompt follows.
-            await _edit(
-                query.message,
-                f"✅ <b>{escape(commitment.code if commitment else '')}</b> {escape(title)}",
-                None,
-            )
-            await send_prompt(context, chat_id, view)
-        case "pg":
-            view = await _require(service, user.id, button, Step.COMMITMENT)
-            search = view.search or {}
-            page_number = _int(button)
-            if search.get("mode") == "near":
-                page = await catalog.nearby(
-                    context.services, search["lat"], search["lon"], page_number, locale
-                )
-                query_text = None
-            elif search.get("mode") == "theme":
-                page = await catalog.in_theme(
-                    context.services, search["theme"], page_number, locale
-                )
-                query_text = search["theme"]
-            else:
-                query_text = search.get("q", "")
-                page = await catalog.search(context.services, query_text, page_number, locale)
-            await _edit(
-                query.message,
-                results_text(page, query_text),
-                keyboards.results_keyboard(view, page),
-            )
-        case "th" | "tp":
-            view = await _require(service, user.id, button, Step.COMMITMENT)
-            themes = await catalog.themes(context.services)
-            if not themes:
-                await context.bot.send_message(
-                    chat_id, _("The catalog has no themes yet. Type a few words to search.")
-                )
-                return
-            page_number = _int(button) if button.action == "tp" else 0
-            await _edit(
-                query.message,
-                _("Choose a theme:"),
-                keyboards.themes_keyboard(view, themes, page_number),
-            )
-        case "t":
-            await _require(service, user.id, button, Step.COMMITMENT)
-            themes = await catalog.themes(context.services)
-            index = _int(button)
-            if index >= len(themes):
-                raise ValueError("theme index out of range")
-            view = await service.set_search(user.id, {"mode": "theme", "theme": themes[index]})
-            page = await catalog.in_theme(context.services, themes[index], 0, locale)
-            await _edit(
-                query.message,
-                results_text(page, themes[index]),
-                keyboards.results_keyboard(view, page),
-            )
-        case "k":
-            view = await service.choose_kind(user.id, button.version, button.argument)
-            await _remove_buttons(query.message)
-            await send_prompt(context, chat_id, view)
-        case "sp":
-            reference = await service.support_existing(user.id, button.version, _int(button))
-            await _remove_buttons(query.message)
-            await context.bot.send_message(
-                chat_id,
-                _(
-                    "👍 Thank you! Your voice was added to report {reference}. You now follow it "
-                    "and will hear what happens to it; no new report was made."
-                ).format(reference=reference),
-            )
-        case "nd":
-            view = await _require(service, user.id, button, Step.PHOTOS)
-            await _remove_buttons(query.message)
-            await send_prompt(context, chat_id, view)
-        case "pd":
-            view = await service.photos_done(user.id, button.version)
-            await _remove_buttons(query.message)
-            await send_prompt(context, chat_id, view)
-        case "e":
-            view = await service.edit(user.id, button.version, button.argument)
-            await _remove_buttons(query.message)
-            await send_prompt(context, chat_id, view)
-        case "ok":
-            reference = await service.confirm(user.id, button.version, locale)
-            await _remove_buttons(query.message)
-            await context.bot.send_message(
-                chat_id,
-                _(
-                    "✅ Thank you! Your report was received.\n\n"
-                    "Reference: <code>{reference}</code>\n\n"
-                    "Moderators will review it, and I will tell you every time its status "
-                    "changes. See it any time with /status {reference}."
-                ).format(reference=reference),
-            )
-        case "x":
-            await _require(service, user.id, button, None)
-            await service.cancel(user.id)
-            await _remove_buttons(query.message)
-            await acknowledge(context, chat_id, _("Your report was cancelled; nothing was sent."))
-        case _:
-            raise ValueError(f"unknown action {button.action!r}")
+    step = BUTTON_STEPS.get(button.action)
+    if step is None:
+        raise ValueError(f"unknown action {button.action!r}")
+    await step(Press(context, query.message, user.id, chat_id, button, current_locale()))
+
+
+@dataclass(frozen=True)
+class Press:
+    """A draft button pressed by a citizen: everything a step needs."""
+
+    context: BotContext
+    message: MaybeInaccessibleMessage | None  # the message the button was on
+    user_id: int
+    chat_id: int
+    button: DraftButton
+    locale: str
+
+    @property
+    def drafts(self) -> drafting.DraftService:
+        return draft_service(self.context)
+
+    @property
+    def number(self) -> int:
+        return _int(self.button)
+
+
+ButtonStep = Callable[[Press], Awaitable[None]]
+
+
+def then_next_prompt(step: Callable[[Press], Awaitable[DraftView]]) -> ButtonStep:
+    """For steps that answer the question: its buttons go, and the next question follows."""
+
+    async def run(press: Press) -> None:
+        view = await step(press)
+        await _remove_buttons(press.message)
+        await send_prompt(press.context, press.chat_id, view)
+
+    return run
+
+
+async def _choose_commitment(press: Press) -> None:
+    view = await press.drafts.choose_commitment(press.user_id, press.button.version, press.number)
+    services = press.context.services
+    commitment = await catalog.get(services, view.commitment_id or 0)
+    title = (
+        catalog.title_of(commitment, press.locale, services.settings.default_locale)
+        if commitment
+        else ""
+    )
+    # The list becomes the choice made; the kind prompt follows.
+    await _edit(
+        press.message,
+        f"✅ <b>{escape(commitment.code if commitment else '')}</b> {escape(title)}",
+        None,
+    )
+    await send_prompt(press.context, press.chat_id, view)
+
+
+async def _turn_results_page(press: Press) -> None:
+    view = await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    services, search, page_number = press.context.services, view.search or {}, press.number
+    query_text: str | None
+    if search.get("mode") == "near":
+        page = await catalog.nearby(
+            services, search["lat"], search["lon"], page_number, press.locale
+        )
+        query_text = None
+    elif search.get("mode") == "theme":
+        page = await catalog.in_theme(services, search["theme"], page_number, press.locale)
+        query_text = search["theme"]
+    else:
+        query_text = search.get("q", "")
+        page = await catalog.search(services, query_text or "", page_number, press.locale)
+    await _edit(
+        press.message, results_text(page, query_text), keyboards.results_keyboard(view, page)
+    )
+
+
+async def _show_themes(press: Press) -> None:
+    view = await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    themes = await catalog.themes(press.context.services)
+    if not themes:
+        await press.context.bot.send_message(
+            press.chat_id, _("The catalog has no themes yet. Type a few words to search.")
+        )
+        return
+    page_number = press.number if press.button.action == "tp" else 0
+    await _edit(
+        press.message, _("Choose a theme:"), keyboards.themes_keyboard(view, themes, page_number)
+    )
+
+
+async def _choose_theme(press: Press) -> None:
+    await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    themes = await catalog.themes(press.context.services)
+    index = press.number
+    if index >= len(themes):
+        raise ValueError("theme index out of range")
+    view = await press.drafts.set_search(press.user_id, {"mode": "theme", "theme": themes[index]})
+    page = await catalog.in_theme(press.context.services, themes[index], 0, press.locale)
+    await _edit(
+        press.message, results_text(page, themes[index]), keyboards.results_keyboard(view, page)
+    )
+
+
+@then_next_prompt
+async def _choose_kind(press: Press) -> DraftView:
+    return await press.drafts.choose_kind(
+        press.user_id, press.button.version, press.button.argument
+    )
+
+
+@then_next_prompt
+async def _skip_photos(press: Press) -> DraftView:
+    return await _require(press.drafts, press.user_id, press.button, Step.PHOTOS)
+
+
+@then_next_prompt
+async def _photos_done(press: Press) -> DraftView:
+    return await press.drafts.photos_done(press.user_id, press.button.version)
+
+
+@then_next_prompt
+async def _edit_part(press: Press) -> DraftView:
+    return await press.drafts.edit(press.user_id, press.button.version, press.button.argument)
+
+
+async def _support_existing(press: Press) -> None:
+    reference = await press.drafts.support_existing(
+        press.user_id, press.button.version, press.number
+    )
+    await _remove_buttons(press.message)
+    await press.context.bot.send_message(
+        press.chat_id,
+        _(
+            "👍 Thank you! Your voice was added to report {reference}. You now follow it "
+            "and will hear what happens to it; no new report was made."
+        ).format(reference=reference),
+    )
+
+
+async def _confirm(press: Press) -> None:
+    reference = await press.drafts.confirm(press.user_id, press.button.version, press.locale)
+    await _remove_buttons(press.message)
+    await press.context.bot.send_message(
+        press.chat_id,
+        _(
+            "✅ Thank you! Your report was received.\n\n"
+            "Reference: <code>{reference}</code>\n\n"
+            "Moderators will review it, and I will tell you every time its status "
+            "changes. See it any time with /status {reference}."
+        ).format(reference=reference),
+    )
+
+
+async def _cancel(press: Press) -> None:
+    await _require(press.drafts, press.user_id, press.button, None)
+    await press.drafts.cancel(press.user_id)
+    await _remove_buttons(press.message)
+    await acknowledge(
+        press.context, press.chat_id, _("Your report was cancelled; nothing was sent.")
+    )
+
+
+# The draft buttons' actions (the codes are on the wire: see handlers/keyboards.py).
+BUTTON_STEPS: dict[str, ButtonStep] = {
+    "cm": _choose_commitment,
+    "pg": _turn_results_page,
+    "th": _show_themes,
+    "tp": _show_themes,
+    "t": _choose_theme,
+    "k": _choose_kind,
+    "sp": _support_existing,
+    "nd": _skip_photos,
+    "pd": _photos_done,
+    "e": _edit_part,
+    "ok": _confirm,
+    "x": _cancel,
+}
+
+
+def _whole_seconds(duration: int | timedelta) -> int:
+    """A voice note's length: PTB 22 gives an int or a timedelta; the draft stores seconds."""
+    return int(duration.total_seconds()) if isinstance(duration, timedelta) else int(duration)
 
 
 def _int(button: DraftButton) -> int:
