@@ -22,7 +22,7 @@ from bot.app.runner import BotRunner
 from bot.core.services import Services
 from bot.core.settings import Settings
 from bot.reports.answers import AgencyDesk
-from bot.reports.lifecycle import Actor
+from bot.reports.lifecycle import Actor, ActorKind
 from emulator import BotApiEmulator
 from handlers import register_handlers
 from storage.db import Database
@@ -94,7 +94,7 @@ async def run(followers: int, pace: float) -> dict:
             before = len(emulator.calls)
             started = time.perf_counter()
             await AgencyDesk(services).answer(
-                report_id, "resolved", Actor("official", OFFICIAL_ID, "Bench")
+                report_id, "resolved", Actor(ActorKind.OFFICIAL, OFFICIAL_ID, "Bench")
             )
             delivered = 0
             while delivered < followers:

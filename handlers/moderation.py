@@ -20,7 +20,7 @@ from bot.i18n.formatting import format_number
 from bot.i18n.translate import _, current_locale, ngettext, use_locale
 from bot.reports import moderation
 from bot.reports.flags import mask_personal_data
-from bot.reports.lifecycle import Actor, status_label
+from bot.reports.lifecycle import Actor, ActorKind, status_label
 from bot.reports.moderation import Moderation
 from bot.roles.moderators import is_moderator
 from handlers.replies import answer_callback
@@ -33,7 +33,7 @@ PROMPT_ACTIONS = {"mm": "merge", "mv": "move", "rd": "redact", "ask": "ask"}
 
 def _actor(user: User) -> Actor:
     # Staff see each other's first names on cards; citizens never see who moderated.
-    return Actor("moderator", user.id, user.first_name)
+    return Actor(ActorKind.MODERATOR, user.id, user.first_name)
 
 
 async def _refuse(update: Update, context: BotContext, what: str) -> None:

@@ -16,7 +16,7 @@ from bot.core.services import BotContext
 from bot.i18n.translate import _, current_locale
 from bot.reports.answers import AgencyDesk, NotAnOfficial
 from bot.reports.fix_check import FixCheck, NotYourReport
-from bot.reports.lifecycle import Actor, status_label
+from bot.reports.lifecycle import Actor, ActorKind, status_label
 from bot.reports.moderation import AlreadyDone, ReportNotFound
 from bot.roles.officials import InviteStatus, redeem_invite
 from handlers.moderation import already_text
@@ -64,7 +64,7 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     desk = AgencyDesk(context.services)
     try:
         report = await desk.answer(
-            button.key, button.action, Actor("official", user.id, user.first_name)
+            button.key, button.action, Actor(ActorKind.OFFICIAL, user.id, user.first_name)
         )
     except NotAnOfficial:
         log.warning(
