@@ -42,59 +42,66 @@ def citizen_locale(services: Services, citizen: Citizen) -> str:
     )
 
 
-def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
-    async def moderation_card(message: Outgoing) -> None:
-        chat_id = services.settings.moderator_chat_id
+class TelegramSenders:
+    """One sender per kind of message the bot sends on its own in Telegram; each renders the
+    message in its reader's language when it is sent."""
+
+    def __init__(self, services: Services, bot: Bot) -> None:
+        self._services = services
+        self._bot = bot
+
+    async def moderation_card(self, message: Outgoing) -> None:
+        chat_id = self._services.settings.moderator_chat_id
         if chat_id is None:
             raise PermanentFailure("MODERATOR_CHAT_ID is not set")
         report_id = int(message.payload["report_id"])
-        async with services.db.read() as session:
+        async with self._services.db.read() as session:
             existing = await queries.card_of(session, report_id)
         if existing is not None:  # sent before a crash: bring it up to date instead
-            await card_refresh(message)
+            await self.card_refresh(message)
             return
-        card = await build_card(services, report_id)
+        card = await build_card(self._services, report_id)
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
-        posted = await _send_card(bot, services, chat_id, card)
-        async with services.db.write() as session:
+        posted = await _send_card(self._bot, self._services, chat_id, card)
+        async with self._services.db.write() as session:
             await queries.save_card(
-                session, report_id, chat_id, posted.message_id, services.clock()
+                session, report_id, chat_id, posted.message_id, self._services.clock()
             )
 
-    async def card_refresh(message: Outgoing) -> None:
+    async def card_refresh(self, message: Outgoing) -> None:
         report_id = int(message.payload["report_id"])
-        async with services.db.read() as session:
+        async with self._services.db.read() as session:
             where = await queries.card_of(session, report_id)
         if where is None:
             return  # no card was posted (no staff group then): nothing to redraw
-        card = await build_card(services, report_id)
+        card = await build_card(self._services, report_id)
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
-        await bot.edit_message_text(
+        await self._bot.edit_message_text(
             card.text, chat_id=where.chat_id, message_id=where.message_id, reply_markup=card.markup
         )
 
-    async def status_notice(message: Outgoing) -> None:
+    async def status_notice(self, message: Outgoing) -> None:
         payload = message.payload
-        async with services.db.read() as session:
+        async with self._services.db.read() as session:
             citizen = await session.get(Citizen, int(payload["citizen_id"]))
             report = await session.get(Report, int(payload["report_id"]))
             commitment = await session.get(Commitment, report.commitment_id) if report else None
         if citizen is None or report is None or commitment is None:
             raise PermanentFailure("citizen or report is gone")
-        locale = citizen_locale(services, citizen)
+        locale = citizen_locale(self._services, citizen)
         with use_locale(locale):
             if payload.get("moved"):
-                title = title_of(commitment, locale, services.settings.default_locale)
+                title = title_of(commitment, locale, self._services.settings.default_locale)
                 text = moved_notice_text(report.reference, commitment.code, title)
             else:
                 text = status_notice_text(report.reference, payload)
-        await bot.send_message(citizen.telegram_user_id, text)
+        await self._bot.send_message(citizen.telegram_user_id, text)
 
-    async def citizen_question(message: Outgoing) -> None:
+    async def citizen_question(self, message: Outgoing) -> None:
         question_id = int(message.payload["question_id"])
-        async with services.db.read() as session:
+        async with self._services.db.read() as session:
             question = await queries.question(session, question_id)
             if question is None:
                 raise PermanentFailure(f"question {question_id} is gone")
@@ -102,40 +109,42 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
             reference = await queries.reference_of(session, question.report_id)
         if citizen is None or reference is None:
             raise PermanentFailure("citizen or report is gone")
-        with use_locale(citizen_locale(services, citizen)):
+        with use_locale(citizen_locale(self._services, citizen)):
             text = _(
                 "❓ A moderator has a question about your report {reference}:\n\n"
                 "<blockquote>{question}</blockquote>\n\n"
                 "Please reply to this message with your answer."
             ).format(reference=reference, question=escape(question.question))
             placeholder = _("Your answer")
-        sent = await bot.send_message(
+        sent = await self._bot.send_message(
             citizen.telegram_user_id,
             text,
             reply_markup=ForceReply(input_field_placeholder=placeholder),
         )
-        async with services.db.write() as session:
+        async with self._services.db.write() as session:
             await queries.set_question_message(session, question_id, sent.message_id)
 
-    async def agency_telegram(message: Outgoing) -> None:
+    async def agency_telegram(self, message: Outgoing) -> None:
         payload = message.payload
         chat_id = int(payload["telegram_user_id"])
-        locale = choose_locale(payload.get("language"), None, services.settings.default_locale)
-        card = await build_official_card(services, int(payload["report_id"]), locale)
+        locale = choose_locale(
+            payload.get("language"), None, self._services.settings.default_locale
+        )
+        card = await build_official_card(self._services, int(payload["report_id"]), locale)
         if card is None:
             raise PermanentFailure(f"report {payload['report_id']} is gone")
-        await _send_card(bot, services, chat_id, card)
+        await _send_card(self._bot, self._services, chat_id, card)
 
-    async def fix_check(message: Outgoing) -> None:
+    async def fix_check(self, message: Outgoing) -> None:
         report_id = int(message.payload["report_id"])
-        async with services.db.read() as session:
+        async with self._services.db.read() as session:
             report = await queries.report_with_details(session, report_id)
             citizen = await session.get(Citizen, report.citizen_id) if report else None
         if report is None or citizen is None:
             raise PermanentFailure(f"report {report_id} or its author is gone")
         if report.status != Status.RESOLVED:
             return  # reopened or moved on meanwhile: nothing to ask any more
-        with use_locale(citizen_locale(services, citizen)):
+        with use_locale(citizen_locale(self._services, citizen)):
             text = _(
                 "🔧 The agency said your report {reference} is resolved. Is it really fixed?"
             ).format(reference=report.reference)
@@ -153,15 +162,19 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
                     ]
                 ]
             )
-        await bot.send_message(citizen.telegram_user_id, text, reply_markup=markup)
+        await self._bot.send_message(citizen.telegram_user_id, text, reply_markup=markup)
 
+
+def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
+    """Every outbox kind and its sender: Telegram's, the agencies' channels and the digests."""
+    senders = TelegramSenders(services, bot)
     return {
-        Kind.FIX_CHECK: fix_check,
-        Kind.AGENCY_TELEGRAM: agency_telegram,
-        Kind.MODERATION_CARD: moderation_card,
-        Kind.CARD_REFRESH: card_refresh,
-        Kind.STATUS_NOTICE: status_notice,
-        Kind.CITIZEN_QUESTION: citizen_question,
+        Kind.FIX_CHECK: senders.fix_check,
+        Kind.AGENCY_TELEGRAM: senders.agency_telegram,
+        Kind.MODERATION_CARD: senders.moderation_card,
+        Kind.CARD_REFRESH: senders.card_refresh,
+        Kind.STATUS_NOTICE: senders.status_notice,
+        Kind.CITIZEN_QUESTION: senders.citizen_question,
         **build_agency_senders(services),
         **digest_senders(services, bot),
     }
