@@ -59,6 +59,7 @@ def resolve_reply(ctx: CallContext, log: ChatLog) -> dict[str, Any] | None:
     except (TypeError, ValueError):
         raise bad_request("message to be replied not found") from None
     bot_message = log.bot_messages.get(message_id)
+    target: dict[str, Any] | None
     if bot_message is not None and not bot_message.deleted:
         target = bot_message.raw
     else:
@@ -114,6 +115,7 @@ def store_bot_message(
     if reply_markup and "inline_keyboard" in reply_markup:
         # Only inline keyboards belong to the message; reply keyboards belong to the chat.
         raw["reply_markup"] = {"inline_keyboard": reply_markup["inline_keyboard"]}
+    shown = text or caption
     message = BotMessage(
         chat_id=log.chat.id,
         message_id=message_id,
@@ -123,8 +125,8 @@ def store_bot_message(
         html=text.raw if text else None,
         caption=caption.text if caption else None,
         caption_html=caption.raw if caption else None,
-        parse_mode=(text or caption).parse_mode if (text or caption) else None,
-        entities=(text or caption).entities if (text or caption) else [],
+        parse_mode=shown.parse_mode if shown else None,
+        entities=shown.entities if shown else [],
         reply_markup=reply_markup,
         media=list(media or []),
         file_names=list(file_names or []),

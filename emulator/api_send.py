@@ -228,15 +228,16 @@ async def send_media_group(ctx: CallContext) -> list[dict[str, Any]]:
         raise bad_request("Too much messages to send as an album")
     if len(media) < 2:
         raise bad_request("media must include 2-10 items")
-    types = {item.get("type") if isinstance(item, dict) else None for item in media}
-    if not types <= {"photo", "document", "video", "audio"} or None in types:
+    found = {item.get("type") if isinstance(item, dict) else None for item in media}
+    types = {kind for kind in found if isinstance(kind, str)}
+    if not types <= {"photo", "document", "video", "audio"} or len(types) != len(found):
         raise bad_request("can't parse InputMedia: unsupported media type")
     if len(types) > 1 and types & {"document", "audio"}:
         raise bad_request(
             f"{sorted(types & {'document', 'audio'})[0]} can't be mixed with other media types"
         )
     reply_to = resolve_reply(ctx, log)
-    prepared = []
+    prepared: list[tuple[str, dict[str, Any], FormattedText | None, bytes, str | None]] = []
     for item in media:
         caption = _caption(ctx, item.get("caption") or "", item.get("parse_mode") or "")
         if item["type"] == "photo":

@@ -217,7 +217,8 @@ class BotAccount:
     webhook: WebhookConfig | None = None
     commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
+    # setMyName and friends, by (setting, language_code)
+    settings: dict[tuple[str, str], Any] = field(default_factory=dict)
     chats: dict[int, ChatLog] = field(default_factory=dict)
     blocked_by: set[int] = field(default_factory=set)
     callback_queries: dict[str, CallbackQueryState] = field(default_factory=dict)

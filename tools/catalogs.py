@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from string import Formatter
+from typing import Any
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
@@ -41,7 +42,7 @@ from bot.i18n.translate import DOMAIN, LOCALES_DIR
 MAPPING_FILE = PROJECT_ROOT / "babel.cfg"
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
 SOURCE_LOCALE = "en"  # msgids are English; its catalog may leave them untranslated
-KEYWORDS: dict[str, object] = {
+KEYWORDS: dict[str, Any] = {
     "_": None,
     "gettext": None,
     "ngettext": (1, 2),
@@ -165,7 +166,7 @@ def messages_in_code() -> dict[Key, list[str]]:
 
 
 def _keys(catalog: Catalog) -> set[Key]:
-    return {(m.id, m.context) for m in catalog if m.id}
+    return {(_msgid(m.id), m.context) for m in catalog if m.id}
 
 
 # --- checks -----------------------------------------------------------------------------------------
@@ -222,8 +223,8 @@ def _single_number_forms(catalog: Catalog) -> set[int]:
 
 
 def _message_problems(message: Message, catalog: Catalog, required: bool) -> Iterable[str]:
-    sources = message.id if isinstance(message.id, tuple) else (message.id,)
-    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    sources = _texts(message.id)
+    strings = _texts(message.string)
     label = repr(sources[0])
     if message.fuzzy:
         yield f"fuzzy (needs review): {label}"
@@ -302,10 +303,21 @@ def compiled(catalog: Catalog) -> dict[Key, object]:
 
 def _mo_messages(catalog: Catalog) -> dict[Key, object]:
     messages: dict[Key, object] = {
-        (_frozen(m.id), m.context): _frozen(m.string) for m in catalog if m.id
+        (_msgid(m.id), m.context): _frozen(m.string) for m in catalog if m.id
     }
     messages[("", "Plural-Forms")] = catalog.plural_forms
     return messages
+
+
+def _texts(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """A message's id or string as a tuple of texts (one, or one per plural form)."""
+    if value is None:
+        return ("",)
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _msgid(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
 
 
 def _frozen(value: object) -> object:

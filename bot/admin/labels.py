@@ -166,7 +166,7 @@ class QRCode:
         import segno  # only the qr command needs it
 
         qr = segno.make(link, error="m", micro=False)
-        modules = qr.symbol_size(scale=1, border=QUIET_ZONE)[0]
+        modules = int(qr.symbol_size(scale=1, border=QUIET_ZONE)[0])
         return cls(qr, modules, max(4, QR_PIXELS // modules))
 
     @property
@@ -241,7 +241,7 @@ def render_svg(label: Label, qr_code: QRCode, font: FontChoice) -> str:
         # segno's own <svg> nested at the top, as an element positioned by x.
         inner.replace("<svg ", f'<svg x="{x:.0f}" y="0" ', 1),
     ]
-    y = qr_size + CODE_SIZE
+    y: float = qr_size + CODE_SIZE
     for size, lines, step, weight in (
         (CODE_SIZE, code_lines, code_height, "bold"),
         (TITLE_SIZE, title_lines, title_height, "normal"),

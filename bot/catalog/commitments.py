@@ -67,7 +67,7 @@ async def search(services: Services, query: str, page: int, locale: str) -> Page
 
 async def nearby(services: Services, lat: float, lon: float, page: int, locale: str) -> Page:
     """Commitments whose point lies within their radius of (lat, lon), nearest first."""
-    candidates = []
+    candidates: list[Commitment] = []
     async with services.db.read() as session:
         # Several boxes across the antimeridian, one spanning all longitudes near a pole.
         for box in search_boxes(lat, lon, MAX_NEARBY_RADIUS_M):

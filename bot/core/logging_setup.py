@@ -49,9 +49,9 @@ def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> 
     root = logging.getLogger()
     root.setLevel(level)
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stream)
     for handler in root.handlers:
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)

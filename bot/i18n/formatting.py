@@ -36,7 +36,8 @@ def format_datetime(value: datetime, timezone: str = "UTC") -> str:
     """A moment in the deployment's time zone, to the minute, e.g. "Mar 4, 2025, 3:30 PM"."""
     locale = current_locale()
     local = value.astimezone(_zone(timezone))
-    pattern = get_datetime_format("medium", locale=locale)
+    # Babel returns the "{1}, {0}" glue pattern as text for the medium width.
+    pattern = str(get_datetime_format("medium", locale=locale))
     return pattern.replace("{1}", format_date(local, timezone)).replace(
         "{0}", format_time_of_day(local, timezone)
     )

@@ -159,7 +159,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def pgettext(context: str, message: str) -> str:
     locale = _current_locale.get()
-    return _shown(locale, translations_for(locale).pgettext(context, message))
+    return _shown(locale, str(translations_for(locale).pgettext(context, message)))
 
 
 def N_(message: str) -> str:

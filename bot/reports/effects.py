@@ -125,7 +125,7 @@ class NoEffectsDeclared(LookupError):
 def effects_of(event: ReportEvent) -> frozenset[Effect]:
     kind = ActorKind(event.actor_kind)
     if event.action in ("status", "created"):
-        key = (Status(event.from_status), Status(event.to_status), kind)
+        key = (Status(event.from_status or Status.DRAFT), Status(event.to_status), kind)
         if key not in TRANSITIONS:
             raise NoEffectsDeclared(key)
         return TRANSITIONS[key]

@@ -27,7 +27,7 @@ def open_reports_near_query(
     exclude_report_id: int | None = None,
     limit: int | None = 50,
     nearest_to: tuple[float, float] | None = None,
-) -> Select[tuple[Report]]:
+) -> Select[Report]:
     """The statement behind `open_reports_near` (the benchmark runs it with hints added)."""
     conditions = [
         Report.commitment_id == commitment_id,
