@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.settings import TELEGRAM_API_BASE_URL, ConfigError, RegionBounds, load_settings
+from bot.app.cli import build_parser
+from bot.core.settings import (
+    TELEGRAM_API_BASE_URL,
+    ConfigError,
+    RegionBounds,
+    Settings,
+    declared_settings,
+    default_database_url,
+    load_settings,
+)
 
 VALID_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -97,3 +106,72 @@ def test_missing_or_malformed_token_explains_botfather_and_sandbox(token: str | 
 def test_valid_token_accepted() -> None:
     settings = load_settings({"TELEGRAM_BOT_TOKEN": VALID_TOKEN}, env_file=Path("/nonexistent"))
     assert settings.require_token() == VALID_TOKEN
+
+
+# One bad value per typed setting (every setting not read as plain text); a new typed setting
+# must add one here, or test_every_typed_setting_has_a_bad_value fails.
+BAD_VALUES = {
+    "TELEGRAM_API_BASE_URL": "not a url",
+    "TELEGRAM_FILE_BASE_URL": "ftp://files",
+    "DATABASE_URL": "mysql://root@localhost/x",
+    "DEFAULT_LOCALE": "klingon",
+    "TIMEZONE": "Mars/Olympus",
+    "REGION_BOUNDS": "1,2,3",
+    "MODERATOR_CHAT_ID": "staff-group",
+    "MODERATOR_LOCALE": "klingon",
+    "DUPLICATE_RADIUS_M": "0",
+    "FIX_CHECK_DAYS": "many",
+    "BOT_USERNAME": "@x",
+    "LOG_LEVEL": "loud",
+    "TELEGRAM_MAX_MESSAGES_PER_SECOND": "-1",
+    "WEBHOOK_URL": "example.org/hook",
+    "WEBHOOK_PORT": "99999",
+    "WEB_PORT": "0",
+    "SMTP_PORT": "smtp",
+    "SMTP_STARTTLS": "maybe",
+    "SMTP_TLS": "maybe",
+    "MAIL_FROM": "not an address",
+}
+
+
+def test_every_typed_setting_has_a_bad_value() -> None:
+    typed = {decl.env for _, decl in declared_settings() if decl.parse is not str}
+    assert typed == set(BAD_VALUES)
+
+
+@pytest.mark.parametrize(("name", "value"), sorted(BAD_VALUES.items()))
+def test_bad_value_of_each_typed_setting_is_one_line_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value}, env_file=Path("/nonexistent"))
+    message = str(caught.value)
+    assert message.startswith(f"{name} is invalid: ")
+    assert "\n" not in message
+
+
+def test_empty_environment_gives_the_declared_defaults(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "missing.env")
+    assert settings == Settings(database_url=default_database_url())
+    assert settings.timezone == "UTC" and settings.log_level == "INFO"
+    assert settings.duplicate_radius_m == 250.0 and settings.fix_check_days == 7.0
+    assert settings.max_messages_per_second == 29.0 and settings.webhook_port == 8443
+    assert settings.webhook_listen == settings.web_listen == "127.0.0.1"
+    assert settings.smtp_starttls and not settings.smtp_tls and settings.web_port is None
+    assert settings.staff_locale == "en"
+
+
+def test_blank_values_mean_the_default() -> None:
+    settings = load_settings(
+        {"WEBHOOK_LISTEN": " ", "WEBHOOK_PORT": "", "SMTP_TLS": ""}, env_file=Path("/nonexistent")
+    )
+    assert settings.webhook_listen == "127.0.0.1" and settings.webhook_port == 8443
+    assert settings.smtp_starttls and not settings.smtp_tls
+
+
+def test_every_setting_is_in_help_with_its_variable_and_default() -> None:
+    text = build_parser().format_help()
+    for _, decl in declared_settings():
+        line = next(line for line in text.splitlines() if line.split()[:1] == [decl.env])
+        assert decl.help in line
+        assert f"(default: {decl.shown_default})" in line
+    assert "(default: 250)" in text and "(default: 8443)" in text
+    assert "(default: https://api.telegram.org/bot)" in text

@@ -16,35 +16,23 @@ from bot.admin import add_admin_commands
 from bot.app.application import HandlerRegistrar
 from bot.core.logging_setup import configure_logging
 from bot.core.services import Services
-from bot.core.settings import ConfigError, Settings, load_settings, parse_log_level
+from bot.core.settings import (
+    ConfigError,
+    Settings,
+    load_settings,
+    parse_log_level,
+    settings_help,
+)
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Commitment Watch: a Telegram bot through which citizens report on public commitments.
 
 Without a command, runs the bot: long polling by default, webhooks when WEBHOOK_URL is set.
-Configuration comes from environment variables or a .env file:
-  TELEGRAM_BOT_TOKEN     token from @BotFather (required to run against Telegram)
-  TELEGRAM_API_BASE_URL  Bot API server, default https://api.telegram.org/bot (self-hosted or emulator)
-  TELEGRAM_FILE_BASE_URL file download base, default derived from TELEGRAM_API_BASE_URL
-  DATABASE_URL           default sqlite+aiosqlite:///./data/commitment_watch.db;
-                         postgresql+asyncpg://user@host/db works too
-  DEFAULT_LOCALE         en, fr, es, pt, ar, ha, yo, sw or uk (default en)
-  TIMEZONE               IANA time zone for dates shown to users (default UTC)
-  REGION_BOUNDS          south,west,north,east where report locations are accepted (default world)
-  MODERATOR_CHAT_ID      the staff group's chat id (optional)
-  MODERATOR_LOCALE       language of cards in the staff group (default DEFAULT_LOCALE)
-  DUPLICATE_RADIUS_M     metres within which an open report is offered as a duplicate (250)
-  FIX_CHECK_DAYS         days after "resolved" when the author is asked if it is fixed (7)
-  TELEGRAM_MAX_MESSAGES_PER_SECOND   the bot's own pacing (29; 0 turns it off)
-  BOT_USERNAME           the bot's @username for deep links (default: asked from Telegram)
-  WEBHOOK_URL, WEBHOOK_LISTEN, WEBHOOK_PORT, WEBHOOK_SECRET   webhook mode
-  WEB_PORT, WEB_LISTEN   agencies' status endpoint (off unless WEB_PORT is set; 127.0.0.1)
-  SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_STARTTLS, SMTP_TLS, MAIL_FROM
-                         e-mail to agencies (none is sent without SMTP_HOST)
-  LOG_LEVEL              DEBUG, INFO, WARNING or ERROR (default INFO)
+Configuration comes from environment variables or a .env file (the environment wins):
+{settings_help()}
 """
 
 EXIT_CONFIG = 2

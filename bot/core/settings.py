@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -27,8 +27,6 @@ TOKEN_HELP = (
     "token it gives you in TELEGRAM_BOT_TOKEN (environment or .env file). To try the bot offline "
     "without a token, run: python run_bot.py --sandbox"
 )
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -53,99 +51,9 @@ class RegionBounds:
         return longitude >= self.west or longitude <= self.east
 
 
-@dataclass(frozen=True)
-class Settings:
-    telegram_bot_token: str | None = None
-    telegram_api_base_url: str = TELEGRAM_API_BASE_URL
-    telegram_file_base_url: str | None = None
-    database_url: str = field(default_factory=lambda: default_database_url())
-    default_locale: str = "en"
-    timezone: str = "UTC"
-    region_bounds: RegionBounds = field(default_factory=RegionBounds)
-    moderator_chat_id: int | None = None
-    # The language of cards in the staff group (moderators share one chat); default DEFAULT_LOCALE.
-    moderator_locale: str | None = None
-    # A report this close to an open one on the same commitment is offered as "add your voice".
-    duplicate_radius_m: float = 250.0
-    # Days after "resolved" when the citizen is asked whether it really is fixed.
-    fix_check_days: float = 7.0
-    # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
-    bot_username: str | None = None
-    log_level: str = "INFO"
-    # Our own pacing of outgoing messages. Telegram allows about 30/s; a hair under it, bursts
-    # never earn a 429 (bench/notify_bench.py: 96% of 30/s, no 429, against 89% with ten 429s
-    # at 30). 0 turns it off, for a self-hosted Bot API server or a benchmark.
-    max_messages_per_second: float = 29.0
-    # Webhook mode (several workers behind a load balancer); empty means long polling.
-    webhook_url: str | None = None
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    webhook_secret: str | None = None
-    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
-    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
-    web_listen: str = "127.0.0.1"
-    web_port: int | None = None
-    # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
-    smtp_host: str | None = None
-    smtp_port: int | None = None  # None: 465 with SMTP_TLS, else 587
-    smtp_username: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)  # never printed or logged
-    smtp_starttls: bool = True
-    smtp_tls: bool = False
-    mail_from: str | None = None
-
-    @property
-    def mail_enabled(self) -> bool:
-        return bool(self.smtp_host)
-
-    @property
-    def smtp_port_or_default(self) -> int:
-        return self.smtp_port or (465 if self.smtp_tls else 587)
-
-    @property
-    def file_base_url(self) -> str:
-        """The file download base; derived from the API base unless set explicitly."""
-        if self.telegram_file_base_url:
-            return self.telegram_file_base_url
-        base = self.telegram_api_base_url
-        if base.endswith("/bot"):
-            return base[: -len("/bot")] + "/file/bot"
-        return base.rstrip("/") + "/file/bot"
-
-    @property
-    def staff_locale(self) -> str:
-        return self.moderator_locale or self.default_locale
-
-    def require_token(self) -> str:
-        """The token, or a ConfigError explaining how to get one."""
-        token = self.telegram_bot_token
-        if not token:
-            raise ConfigError(TOKEN_HELP.format(problem="not set"))
-        if not TOKEN_PATTERN.match(token):
-            # Never echo the value: a malformed token may still be a real secret.
-            raise ConfigError(
-                TOKEN_HELP.format(
-                    problem="malformed (expected digits, a colon, then 35 characters)"
-                )
-            )
-        return token
-
-
 def default_database_url() -> str:
     """A SQLite file under ./data of the directory the bot is started from."""
     return f"sqlite+aiosqlite:///{Path.cwd() / 'data' / 'commitment_watch.db'}"
-
-
-def _parse(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return parse(raw.strip())
-    except ConfigError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{name} is invalid: {exc}") from None
 
 
 def _parse_locale(raw: str) -> str:
@@ -258,6 +166,229 @@ def _parse_mail_from(raw: str) -> str:
     return raw
 
 
+def parse_log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return level
+
+
+SettingParser = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one Settings field is read from the environment and shown in --help."""
+
+    env: str
+    help: str
+    parse: SettingParser
+    shown_default: str  # what --help shows as the default
+    # A default computed from the values already loaded (SMTP_STARTTLS follows SMTP_TLS).
+    derive: Callable[[Mapping[str, Any]], Any] | None = None
+
+
+def setting(
+    env: str,
+    help: str,
+    parse: SettingParser = str,
+    *,
+    default: Any = None,
+    factory: Callable[[], Any] | None = None,
+    shown: str | None = None,
+    derive: Callable[[Mapping[str, Any]], Any] | None = None,
+    secret: bool = False,
+) -> Any:
+    """A Settings field declared once: its variable, parser, default and help text."""
+    if shown is None:
+        shown = "none" if default is None else str(default)
+    meta = {"setting": Setting(env, help, parse, shown, derive)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta, repr=not secret)
+    return field(default=default, metadata=meta, repr=not secret)
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Each setting is declared here once; load_settings() and `run_bot.py --help` read these.
+    telegram_bot_token: str | None = setting(
+        "TELEGRAM_BOT_TOKEN",
+        "token from @BotFather (required to run against Telegram)",
+        shown="none (required to run)",
+    )
+    telegram_api_base_url: str = setting(
+        "TELEGRAM_API_BASE_URL",
+        "Bot API server (a self-hosted one, or the emulator)",
+        _parse_url,
+        default=TELEGRAM_API_BASE_URL,
+    )
+    telegram_file_base_url: str | None = setting(
+        "TELEGRAM_FILE_BASE_URL",
+        "file download base",
+        _parse_url,
+        shown="derived from TELEGRAM_API_BASE_URL",
+    )
+    database_url: str = setting(
+        "DATABASE_URL",
+        "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db",
+        _parse_database_url,
+        factory=default_database_url,
+        shown="sqlite+aiosqlite:///./data/commitment_watch.db",
+    )
+    default_locale: str = setting(
+        "DEFAULT_LOCALE", ", ".join(SUPPORTED_LOCALES), _parse_locale, default="en"
+    )
+    timezone: str = setting(
+        "TIMEZONE", "IANA time zone for dates shown to users", _parse_timezone, default="UTC"
+    )
+    region_bounds: RegionBounds = setting(  # noqa: RUF009 (a default_factory, not a shared default)
+        "REGION_BOUNDS",
+        "south,west,north,east in degrees where report locations are accepted",
+        _parse_bounds,
+        factory=RegionBounds,
+        shown="the whole world",
+    )
+    moderator_chat_id: int | None = setting(
+        "MODERATOR_CHAT_ID", "the staff group's chat id", _parse_chat_id
+    )
+    # The language of cards in the staff group (moderators share one chat); default DEFAULT_LOCALE.
+    moderator_locale: str | None = setting(
+        "MODERATOR_LOCALE",
+        "language of cards in the staff group",
+        _parse_locale,
+        shown="DEFAULT_LOCALE",
+    )
+    # A report this close to an open one on the same commitment is offered as "add your voice".
+    duplicate_radius_m: float = setting(
+        "DUPLICATE_RADIUS_M",
+        "metres within which an open report is offered as a duplicate",
+        _parse_radius,
+        default=250.0,
+        shown="250",
+    )
+    # Days after "resolved" when the citizen is asked whether it really is fixed.
+    fix_check_days: float = setting(
+        "FIX_CHECK_DAYS",
+        'days after "resolved" when the author is asked if it is fixed',
+        _parse_days,
+        default=7.0,
+        shown="7",
+    )
+    # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
+    bot_username: str | None = setting(
+        "BOT_USERNAME",
+        "the bot's @username for deep links and QR codes",
+        _parse_username,
+        shown="asked from Telegram",
+    )
+    log_level: str = setting(
+        "LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", parse_log_level, default="INFO"
+    )
+    # Our own pacing of outgoing messages. Telegram allows about 30/s; a hair under it, bursts
+    # never earn a 429 (bench/notify_bench.py: 96% of 30/s, no 429, against 89% with ten 429s
+    # at 30). 0 turns it off, for a self-hosted Bot API server or a benchmark.
+    max_messages_per_second: float = setting(
+        "TELEGRAM_MAX_MESSAGES_PER_SECOND",
+        "the bot's own pacing of outgoing messages (0 turns it off)",
+        _parse_rate,
+        default=29.0,
+        shown="29",
+    )
+    # Webhook mode (several workers behind a load balancer); empty means long polling.
+    webhook_url: str | None = setting(
+        "WEBHOOK_URL", "webhook mode instead of long polling", _parse_url, shown="none (polling)"
+    )
+    webhook_listen: str = setting(
+        "WEBHOOK_LISTEN", "address the webhook server listens on", default="127.0.0.1"
+    )
+    webhook_port: int = setting(
+        "WEBHOOK_PORT", "port the webhook server listens on", _parse_port, default=8443
+    )
+    webhook_secret: str | None = setting(
+        "WEBHOOK_SECRET", "secret token Telegram sends with webhook updates", shown="random"
+    )
+    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
+    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
+    web_listen: str = setting(
+        "WEB_LISTEN", "address of the agencies' status endpoint", default="127.0.0.1"
+    )
+    web_port: int | None = setting(
+        "WEB_PORT",
+        "port of the agencies' status endpoint (off unless set)",
+        _parse_port,
+        shown="off",
+    )
+    # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
+    smtp_host: str | None = setting(
+        "SMTP_HOST", "SMTP server for e-mail to agencies (none is sent without it)"
+    )
+    smtp_port: int | None = setting(
+        "SMTP_PORT", "SMTP port", _parse_port, shown="465 with SMTP_TLS, else 587"
+    )
+    smtp_username: str | None = setting("SMTP_USERNAME", "SMTP login, if the server wants one")
+    smtp_password: str | None = setting(
+        "SMTP_PASSWORD", "SMTP password (never printed or logged)", secret=True
+    )
+    # STARTTLS unless the connection is TLS from the start: credentials never go in clear.
+    smtp_starttls: bool = setting(
+        "SMTP_STARTTLS",
+        "STARTTLS after connecting (port 587)",
+        _parse_bool,
+        default=True,
+        shown="true unless SMTP_TLS",
+        derive=lambda loaded: not loaded["smtp_tls"],
+    )
+    smtp_tls: bool = setting(
+        "SMTP_TLS",
+        "TLS from the start (port 465); not with SMTP_STARTTLS",
+        _parse_bool,
+        default=False,
+        shown="false",
+    )
+    mail_from: str | None = setting(
+        "MAIL_FROM",
+        "the sender, e.g. bot@example.org",
+        _parse_mail_from,
+        shown="none (required with SMTP_HOST)",
+    )
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or (465 if self.smtp_tls else 587)
+
+    @property
+    def file_base_url(self) -> str:
+        """The file download base; derived from the API base unless set explicitly."""
+        if self.telegram_file_base_url:
+            return self.telegram_file_base_url
+        base = self.telegram_api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base.rstrip("/") + "/file/bot"
+
+    @property
+    def staff_locale(self) -> str:
+        return self.moderator_locale or self.default_locale
+
+    def require_token(self) -> str:
+        """The token, or a ConfigError explaining how to get one."""
+        token = self.telegram_bot_token
+        if not token:
+            raise ConfigError(TOKEN_HELP.format(problem="not set"))
+        if not TOKEN_PATTERN.match(token):
+            # Never echo the value: a malformed token may still be a real secret.
+            raise ConfigError(
+                TOKEN_HELP.format(
+                    problem="malformed (expected digits, a colon, then 35 characters)"
+                )
+            )
+        return token
+
+
 def _check_mail(settings: Settings) -> Settings:
     if settings.smtp_tls and settings.smtp_starttls:
         raise ConfigError(
@@ -269,11 +400,18 @@ def _check_mail(settings: Settings) -> Settings:
     return settings
 
 
-def parse_log_level(raw: str) -> str:
-    level = raw.upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ValueError(f"expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
-    return level
+def declared_settings() -> list[tuple[str, Setting]]:
+    """(attribute name, declaration) of every setting, in declaration order."""
+    return [(f.name, f.metadata["setting"]) for f in fields(Settings) if "setting" in f.metadata]
+
+
+def settings_help(indent: str = "  ") -> str:
+    """The settings section of --help, generated from the declarations in Settings."""
+    width = max(len(decl.env) for _, decl in declared_settings()) + 2
+    return "\n".join(
+        f"{indent}{decl.env.ljust(width)}{decl.help} (default: {decl.shown_default})"
+        for _, decl in declared_settings()
+    )
 
 
 def load_settings(
@@ -286,40 +424,22 @@ def load_settings(
         env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     env.update(os.environ if environ is None else environ)
 
-    def string(name: str, default: str | None = None) -> str | None:
-        return _parse(env, name, str, default)
-
-    smtp_tls = _parse(env, "SMTP_TLS", _parse_bool, False)
-    settings = Settings(
-        telegram_bot_token=string("TELEGRAM_BOT_TOKEN"),
-        telegram_api_base_url=_parse(
-            env, "TELEGRAM_API_BASE_URL", _parse_url, TELEGRAM_API_BASE_URL
-        ),
-        telegram_file_base_url=_parse(env, "TELEGRAM_FILE_BASE_URL", _parse_url, None),
-        database_url=_parse(env, "DATABASE_URL", _parse_database_url, default_database_url()),
-        default_locale=_parse(env, "DEFAULT_LOCALE", _parse_locale, "en"),
-        timezone=_parse(env, "TIMEZONE", _parse_timezone, "UTC"),
-        region_bounds=_parse(env, "REGION_BOUNDS", _parse_bounds, RegionBounds()),
-        moderator_chat_id=_parse(env, "MODERATOR_CHAT_ID", _parse_chat_id, None),
-        moderator_locale=_parse(env, "MODERATOR_LOCALE", _parse_locale, None),
-        duplicate_radius_m=_parse(env, "DUPLICATE_RADIUS_M", _parse_radius, 250.0),
-        fix_check_days=_parse(env, "FIX_CHECK_DAYS", _parse_days, 7.0),
-        bot_username=_parse(env, "BOT_USERNAME", _parse_username, None),
-        log_level=_parse(env, "LOG_LEVEL", parse_log_level, "INFO"),
-        max_messages_per_second=_parse(env, "TELEGRAM_MAX_MESSAGES_PER_SECOND", _parse_rate, 29.0),
-        webhook_url=_parse(env, "WEBHOOK_URL", _parse_url, None),
-        webhook_listen=string("WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
-        webhook_port=_parse(env, "WEBHOOK_PORT", _parse_port, 8443),
-        webhook_secret=string("WEBHOOK_SECRET"),
-        web_listen=string("WEB_LISTEN", "127.0.0.1") or "127.0.0.1",
-        web_port=_parse(env, "WEB_PORT", _parse_port, None),
-        smtp_host=string("SMTP_HOST"),
-        smtp_port=_parse(env, "SMTP_PORT", _parse_port, None),
-        smtp_username=string("SMTP_USERNAME"),
-        smtp_password=string("SMTP_PASSWORD"),
-        smtp_tls=smtp_tls,
-        # STARTTLS unless the connection is TLS from the start: credentials never go in clear.
-        smtp_starttls=_parse(env, "SMTP_STARTTLS", _parse_bool, not smtp_tls),
-        mail_from=_parse(env, "MAIL_FROM", _parse_mail_from, None),
-    )
-    return _check_mail(settings)
+    loaded: dict[str, Any] = {}
+    derived: list[tuple[str, Setting]] = []
+    for name, decl in declared_settings():
+        raw = env.get(decl.env)
+        if raw is None or raw.strip() == "":
+            if decl.derive is not None:
+                derived.append((name, decl))
+            continue  # the field's own default
+        try:
+            loaded[name] = decl.parse(raw.strip())
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{decl.env} is invalid: {exc}") from None
+    defaults = Settings(**loaded)
+    for name, decl in derived:
+        assert decl.derive is not None
+        loaded[name] = decl.derive({f.name: getattr(defaults, f.name) for f in fields(Settings)})
+    return _check_mail(Settings(**loaded))
