@@ -145,6 +145,7 @@ def test_bad_value_of_each_typed_setting_is_one_line_naming_it(name: str, value:
         load_settings({name: value}, env_file=Path("/nonexistent"))
     message = str(caught.value)
     assert message.startswith(f"{name} is invalid: ")
+    assert "invalid literal" not in message and "could not convert" not in message
     assert "\n" not in message
 
 

@@ -123,29 +123,37 @@ def _parse_database_url(raw: str) -> str:
     )
 
 
+def _number(raw: str, convert: Callable[[str], float], expected: str) -> float:
+    """A number, or an error saying what was expected (not Python's "invalid literal")."""
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ValueError(f"expected {expected}, got {raw!r}") from None
+
+
 def _parse_days(raw: str) -> float:
-    days = float(raw)
+    days = _number(raw, float, "days from 0 to 365")
     if not 0 <= days <= 365:
         raise ValueError(f"expected days from 0 to 365, got {raw!r}")
     return days
 
 
 def _parse_radius(raw: str) -> float:
-    radius = float(raw)
+    radius = _number(raw, float, "metres from 1 to 10000")
     if not 0 < radius <= 10_000:
         raise ValueError(f"expected metres from 1 to 10000, got {raw!r}")
     return radius
 
 
 def _parse_rate(raw: str) -> float:
-    rate = float(raw)
+    rate = _number(raw, float, "messages per second from 0 (off) to 10000")
     if not 0 <= rate <= 10_000:
         raise ValueError(f"expected messages per second from 0 (off) to 10000, got {raw!r}")
     return rate
 
 
 def _parse_port(raw: str) -> int:
-    port = int(raw)
+    port = int(_number(raw, int, "a port number 1..65535"))
     if not 1 <= port <= 65535:
         raise ValueError(f"expected a port number 1..65535, got {raw!r}")
     return port
