@@ -175,4 +175,4 @@ def test_every_setting_is_in_help_with_its_variable_and_default() -> None:
         assert decl.help in line
         assert f"(default: {decl.shown_default})" in line
     assert "(default: 250)" in text and "(default: 8443)" in text
-    assert "(default: https://api.telegram.org/bot)" in text
+    assert f"(default: {TELEGRAM_API_BASE_URL})" in text
