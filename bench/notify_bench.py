@@ -21,7 +21,7 @@ from bench.common import write_results
 from bot.app.runner import BotRunner
 from bot.core.services import Services
 from bot.core.settings import Settings
-from bot.reports.answers import AgencyDesk
+from bot.reports import answers
 from bot.reports.lifecycle import Actor, ActorKind
 from emulator import BotApiEmulator
 from handlers import register_handlers
@@ -93,8 +93,8 @@ async def run(followers: int, pace: float) -> dict:
         try:
             before = len(emulator.calls)
             started = time.perf_counter()
-            await AgencyDesk(services).answer(
-                report_id, "resolved", Actor(ActorKind.OFFICIAL, OFFICIAL_ID, "Bench")
+            await answers.answer(
+                services, report_id, "resolved", Actor(ActorKind.OFFICIAL, OFFICIAL_ID, "Bench")
             )
             delivered = 0
             while delivered < followers:

@@ -14,7 +14,7 @@ from bot.channels.buttons import Prefix, parse_page
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_coordinates, format_datetime
 from bot.i18n.translate import _, current_locale, ngettext
-from bot.reports import my_reports
+from bot.reports import drafting, my_reports
 from bot.reports.drafting import DraftView
 from bot.reports.lifecycle import status_label
 from bot.reports.references import normalize_reference
@@ -24,7 +24,6 @@ from handlers.prompts import help_text
 from handlers.replies import (
     acknowledge,
     answer_callback,
-    draft_service,
     send_privacy_notice,
     send_prompt,
 )
@@ -66,7 +65,6 @@ async def begin_report(
     assert user is not None and chat is not None
     commitment = await catalog.find_by_code(context.services, code) if code else None
     unknown_code = code is not None and commitment is None
-    service = draft_service(context)
     greeting = (
         _(
             "👋 Welcome to Commitment Watch. Tell us how public commitments are going where you live."
@@ -81,7 +79,7 @@ async def begin_report(
                 code=escape(code or "")
             ),
         )
-    state = context.citizen_state or await service.state(user.id)
+    state = context.citizen_state or await drafting.state(context.services, user.id)
     if not state.consented:
         # First contact: the greeting and the privacy notice in one message.
         await send_privacy_notice(
@@ -90,7 +88,9 @@ async def begin_report(
         return
     if greeting:
         await context.bot.send_message(chat.id, greeting)
-    view, resumed = await service.begin(user.id, chat.id, commitment.id if commitment else None)
+    view, resumed = await drafting.begin(
+        context.services, user.id, chat.id, commitment.id if commitment else None
+    )
     if resumed:
         await context.bot.send_message(
             chat.id,
@@ -104,7 +104,7 @@ async def begin_report(
 async def cancel(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    if await draft_service(context).cancel(user.id):
+    if await drafting.cancel(context.services, user.id):
         await acknowledge(context, chat.id, _("Your report was cancelled; nothing was sent."))
     else:
         await acknowledge(context, chat.id, _("There is no report in progress to cancel."))
@@ -113,7 +113,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    view: DraftView | None = await draft_service(context).current(user.id)
+    view: DraftView | None = await drafting.current(context.services, user.id)
     await context.bot.send_message(chat.id, help_text(view.step if view else None))
 
 

@@ -13,7 +13,7 @@ from telegram.error import TelegramError
 
 from bot.catalog import commitments as catalog
 from bot.channels.buttons import DraftButton, int_argument, parse_consent, parse_draft_button
-from bot.core.services import BotContext
+from bot.core.services import BotContext, Services
 from bot.i18n.translate import _, current_locale
 from bot.reports import drafting
 from bot.reports.drafting import DraftView, Step
@@ -25,7 +25,6 @@ from handlers.questions import answer_moderator_question, offer_nearby_reports
 from handlers.replies import (
     acknowledge,
     answer_callback,
-    draft_service,
     explain_draft_error,
     send_privacy_notice,
     send_prompt,
@@ -40,7 +39,7 @@ ALBUM_REPLY_DELAY_S = 0.8
 async def _current_or_explain(update: Update, context: BotContext) -> DraftView | None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    state = context.citizen_state or await draft_service(context).state(user.id)
+    state = context.citizen_state or await drafting.state(context.services, user.id)
     view = state.draft
     if not state.consented:
         await send_privacy_notice(context, chat.id, None)
@@ -68,15 +67,14 @@ async def on_text(update: Update, context: BotContext) -> None:
     view = await _current_or_explain(update, context)
     if view is None:
         return
-    service = draft_service(context)
     try:
         if view.step == Step.COMMITMENT:
             await _search(context, message, view, message.text)
         elif view.step == Step.DESCRIPTION:
-            view = await service.describe_text(user.id, message.text)
+            view = await drafting.describe_text(context.services, user.id, message.text)
             await send_prompt(context, message.chat_id, view)
         elif view.step == Step.LOCATION and message.text.strip() == keyboards.no_location_label():
-            view = await service.skip_location(user.id)
+            view = await drafting.skip_location(context.services, user.id)
             await acknowledge(context, message.chat_id, _("OK, no location."))
             await send_prompt(context, message.chat_id, view)
         else:
@@ -87,8 +85,10 @@ async def on_text(update: Update, context: BotContext) -> None:
 
 async def _search(context: BotContext, message: Message, view: DraftView, query: str) -> None:
     query = query.strip()[:200]
-    view = await draft_service(context).set_search(
-        message.from_user.id if message.from_user else 0, {"mode": "text", "q": query}
+    view = await drafting.set_search(
+        context.services,
+        message.from_user.id if message.from_user else 0,
+        {"mode": "text", "q": query},
     )
     page = await catalog.search(context.services, query, 0, current_locale())
     await _send_results(context, message.chat_id, view, page, query)
@@ -112,12 +112,13 @@ async def on_location(update: Update, context: BotContext) -> None:
     if view is None:
         return
     location = message.location
-    service = draft_service(context)
     try:
         if view.step == Step.COMMITMENT:
-            service.check_location(location.latitude, location.longitude)
-            view = await service.set_search(
-                user.id, {"mode": "near", "lat": location.latitude, "lon": location.longitude}
+            drafting.check_location(context.services, location.latitude, location.longitude)
+            view = await drafting.set_search(
+                context.services,
+                user.id,
+                {"mode": "near", "lat": location.latitude, "lon": location.longitude},
             )
             page = await catalog.nearby(
                 context.services, location.latitude, location.longitude, 0, current_locale()
@@ -125,8 +126,12 @@ async def on_location(update: Update, context: BotContext) -> None:
             await _send_results(context, message.chat_id, view, page, None)
         elif view.step == Step.LOCATION:
             # A live location is taken at its first position; later edits are ignored.
-            view = await service.set_location(
-                user.id, location.latitude, location.longitude, location.horizontal_accuracy
+            view = await drafting.set_location(
+                context.services,
+                user.id,
+                location.latitude,
+                location.longitude,
+                location.horizontal_accuracy,
             )
             await acknowledge(context, message.chat_id, _("📍 Location saved."))
             if not await offer_nearby_reports(context, message.chat_id, view):
@@ -173,7 +178,7 @@ async def on_photo(update: Update, context: BotContext) -> None:
         )
         return
     try:
-        view = await draft_service(context).add_photo(user.id, file_id, unique_id, image)
+        view = await drafting.add_photo(context.services, user.id, file_id, unique_id, image)
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
         return
@@ -202,7 +207,7 @@ def _schedule_album_reply(context: BotContext, chat_id: int, user_id: int, group
 async def _album_reply(context: BotContext) -> None:
     job = context.job
     assert job is not None and job.user_id is not None and job.chat_id is not None
-    view = await draft_service(context).current(job.user_id)
+    view = await drafting.current(context.services, job.user_id)
     if view is not None and view.step == Step.PHOTOS:
         await send_prompt(context, job.chat_id, view)
 
@@ -239,8 +244,12 @@ async def on_voice(update: Update, context: BotContext) -> None:
         return
     voice = message.voice
     try:
-        view = await draft_service(context).describe_voice(
-            user.id, voice.file_id, voice.file_unique_id, _whole_seconds(voice.duration)
+        view = await drafting.describe_voice(
+            context.services,
+            user.id,
+            voice.file_id,
+            voice.file_unique_id,
+            _whole_seconds(voice.duration),
         )
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
@@ -265,15 +274,14 @@ async def on_consent(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None and query.data is not None
     await answer_callback(query)
     commitment_id, language = parse_consent(query.data)
-    service = draft_service(context)
-    await service.accept_privacy(user.id, user.language_code)
+    await drafting.accept_privacy(context.services, user.id, user.language_code)
     if language is not None:
         # Chosen with /language before agreeing: stored now, and used from this reply on.
         await adopt_language(context, user.id, language)
     if commitment_id is not None and await catalog.get(context.services, commitment_id) is None:
         commitment_id = None
     await _remove_buttons(query.message)
-    view, _resumed = await service.begin(user.id, user.id, commitment_id)
+    view, _resumed = await drafting.begin(context.services, user.id, user.id, commitment_id)
     await send_prompt(context, user.id, view, prefix=_("Thank you. Let's start your report."))
 
 
@@ -319,8 +327,8 @@ class Press:
     locale: str
 
     @property
-    def drafts(self) -> drafting.DraftService:
-        return draft_service(self.context)
+    def services(self) -> Services:
+        return self.context.services
 
     @property
     def number(self) -> int:
@@ -342,7 +350,9 @@ def then_next_prompt(step: Callable[[Press], Awaitable[DraftView]]) -> ButtonSte
 
 
 async def _choose_commitment(press: Press) -> None:
-    view = await press.drafts.choose_commitment(press.user_id, press.button.version, press.number)
+    view = await drafting.choose_commitment(
+        press.services, press.user_id, press.button.version, press.number
+    )
     services = press.context.services
     commitment = await catalog.get(services, view.commitment_id or 0)
     title = (
@@ -360,7 +370,7 @@ async def _choose_commitment(press: Press) -> None:
 
 
 async def _turn_results_page(press: Press) -> None:
-    view = await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    view = await _require(press.services, press.user_id, press.button, Step.COMMITMENT)
     services, search, page_number = press.context.services, view.search or {}, press.number
     query_text: str | None
     if search.get("mode") == "near":
@@ -380,7 +390,7 @@ async def _turn_results_page(press: Press) -> None:
 
 
 async def _show_themes(press: Press) -> None:
-    view = await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    view = await _require(press.services, press.user_id, press.button, Step.COMMITMENT)
     themes = await catalog.themes(press.context.services)
     if not themes:
         await press.context.bot.send_message(
@@ -394,12 +404,14 @@ async def _show_themes(press: Press) -> None:
 
 
 async def _choose_theme(press: Press) -> None:
-    await _require(press.drafts, press.user_id, press.button, Step.COMMITMENT)
+    await _require(press.services, press.user_id, press.button, Step.COMMITMENT)
     themes = await catalog.themes(press.context.services)
     index = press.number
     if index >= len(themes):
         raise ValueError("theme index out of range")
-    view = await press.drafts.set_search(press.user_id, {"mode": "theme", "theme": themes[index]})
+    view = await drafting.set_search(
+        press.services, press.user_id, {"mode": "theme", "theme": themes[index]}
+    )
     page = await catalog.in_theme(press.context.services, themes[index], 0, press.locale)
     await _edit(
         press.message, results_text(page, themes[index]), keyboards.results_keyboard(view, page)
@@ -408,29 +420,31 @@ async def _choose_theme(press: Press) -> None:
 
 @then_next_prompt
 async def _choose_kind(press: Press) -> DraftView:
-    return await press.drafts.choose_kind(
-        press.user_id, press.button.version, press.button.argument
+    return await drafting.choose_kind(
+        press.services, press.user_id, press.button.version, press.button.argument
     )
 
 
 @then_next_prompt
 async def _skip_photos(press: Press) -> DraftView:
-    return await _require(press.drafts, press.user_id, press.button, Step.PHOTOS)
+    return await _require(press.services, press.user_id, press.button, Step.PHOTOS)
 
 
 @then_next_prompt
 async def _photos_done(press: Press) -> DraftView:
-    return await press.drafts.photos_done(press.user_id, press.button.version)
+    return await drafting.photos_done(press.services, press.user_id, press.button.version)
 
 
 @then_next_prompt
 async def _edit_part(press: Press) -> DraftView:
-    return await press.drafts.edit(press.user_id, press.button.version, press.button.argument)
+    return await drafting.edit(
+        press.services, press.user_id, press.button.version, press.button.argument
+    )
 
 
 async def _support_existing(press: Press) -> None:
-    reference = await press.drafts.support_existing(
-        press.user_id, press.button.version, press.number
+    reference = await drafting.support_existing(
+        press.services, press.user_id, press.button.version, press.number
     )
     await _remove_buttons(press.message)
     await press.context.bot.send_message(
@@ -443,7 +457,9 @@ async def _support_existing(press: Press) -> None:
 
 
 async def _confirm(press: Press) -> None:
-    reference = await press.drafts.confirm(press.user_id, press.button.version, press.locale)
+    reference = await drafting.confirm(
+        press.services, press.user_id, press.button.version, press.locale
+    )
     await _remove_buttons(press.message)
     await press.context.bot.send_message(
         press.chat_id,
@@ -457,8 +473,8 @@ async def _confirm(press: Press) -> None:
 
 
 async def _cancel(press: Press) -> None:
-    await _require(press.drafts, press.user_id, press.button, None)
-    await press.drafts.cancel(press.user_id)
+    await _require(press.services, press.user_id, press.button, None)
+    await drafting.cancel(press.services, press.user_id)
     await _remove_buttons(press.message)
     await acknowledge(
         press.context, press.chat_id, _("Your report was cancelled; nothing was sent.")
@@ -495,12 +511,12 @@ def _int(button: DraftButton) -> int:
 
 
 async def _require(
-    service: drafting.DraftService, user_id: int, button: DraftButton, step: Step | None
+    services: Services, user_id: int, button: DraftButton, step: Step | None
 ) -> DraftView:
     """Check a read-only button against the draft it was drawn for, without changing it."""
-    view = await service.current(user_id)
+    view = await drafting.current(services, user_id)
     if view is None:
-        await service.raise_for_missing(user_id)
+        await drafting.raise_for_missing(services, user_id)
         raise drafting.NoDraft()
     if view.version != button.version:
         raise drafting.StaleButton(view)

@@ -18,9 +18,10 @@ from bot.channels.buttons import language_data, parse_language
 from bot.core.services import BotContext
 from bot.i18n.languages import language_choices, remember_language
 from bot.i18n.translate import _, available_locales, language_name, set_locale
+from bot.reports import drafting
 from handlers.keyboards import consent_keyboard
 from handlers.prompts import privacy_notice
-from handlers.replies import answer_callback, draft_service, send_prompt
+from handlers.replies import answer_callback, send_prompt
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ async def on_language_button(update: Update, context: BotContext) -> None:
         ),
         None,
     )
-    view = await draft_service(context).current(user.id)
+    view = await drafting.current(context.services, user.id)
     if view is not None:
         # The report in progress, with its buttons, in the new language.
         await send_prompt(context, user.id, view)

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.core.services import BotContext
 from bot.i18n.translate import choose_locale, set_locale
-from bot.reports.drafting import DraftService
+from bot.reports import drafting
 
 
 async def resolve_locale(update: Update, context: BotContext) -> None:
@@ -15,6 +15,6 @@ async def resolve_locale(update: Update, context: BotContext) -> None:
     if user is None:
         set_locale(default)
         return
-    state = await DraftService(context.services).state(user.id)
+    state = await drafting.state(context.services, user.id)
     context.citizen_state = state
     set_locale(choose_locale(state.language, user.language_code, default))

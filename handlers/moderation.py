@@ -21,7 +21,6 @@ from bot.i18n.translate import _, current_locale, ngettext, use_locale
 from bot.reports import moderation
 from bot.reports.flags import mask_personal_data
 from bot.reports.lifecycle import Actor, ActorKind, status_label
-from bot.reports.moderation import Moderation
 from bot.roles.moderators import is_moderator
 from handlers.replies import answer_callback
 
@@ -57,18 +56,17 @@ async def on_card_button(update: Update, context: BotContext) -> None:
         await _refuse(update, context, f"card action {button.action!r}")
         await answer_callback(query, _("Only moderators can do this."))
         return
-    service = Moderation(context.services)
     actor = _actor(user)
     report_id = button.report_id
     try:
         match button.action:
             case "ok":
-                done = await service.approve(report_id, actor)
+                done = await moderation.approve(context.services, report_id, actor)
                 await answer_callback(
                     query, _("✅ {reference} approved.").format(reference=done.reference)
                 )
             case "rr":
-                done = await service.reject(report_id, button.argument, actor)
+                done = await moderation.reject(context.services, report_id, button.argument, actor)
                 await answer_callback(
                     query, _("🚫 {reference} rejected.").format(reference=done.reference)
                 )
@@ -76,7 +74,7 @@ async def on_card_button(update: Update, context: BotContext) -> None:
                 target_id = int_argument(button)
                 if target_id is None:  # forged: "²" passes isdigit() but not int()
                     raise moderation.MergeTargetInvalid(button.argument)
-                done = await service.merge(report_id, target_id, actor)
+                done = await moderation.merge(context.services, report_id, target_id, actor)
                 await answer_callback(
                     query, _("🔁 {reference} merged.").format(reference=done.reference)
                 )
@@ -112,8 +110,7 @@ async def _prompt(
     if not isinstance(message, Message):
         return
     services = context.services
-    service = Moderation(services)
-    found = await service.texts_of(report_id)
+    found = await moderation.texts_of(services, report_id)
     if found is None:
         return
     reference, public_text = found
@@ -141,7 +138,9 @@ async def _prompt(
     sent = await context.bot.send_message(
         message.chat_id, text, reply_markup=ForceReply(selective=True)
     )
-    await service.remember_prompt(message.chat_id, sent.message_id, report_id, action, user.id)
+    await moderation.remember_prompt(
+        services, message.chat_id, sent.message_id, report_id, action, user.id
+    )
 
 
 async def on_staff_reply(update: Update, context: BotContext) -> None:
@@ -149,8 +148,9 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None and message.reply_to_message is not None
     services = context.services
-    service = Moderation(services)
-    prompt = await service.open_prompt(message.chat_id, message.reply_to_message.message_id)
+    prompt = await moderation.open_prompt(
+        services, message.chat_id, message.reply_to_message.message_id
+    )
     if prompt is None:
         return  # an ordinary conversation among staff
     prompt_id, report_id, action = prompt
@@ -161,18 +161,18 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
     text = message.text or ""
     try:
         if action == "redact":
-            done = await service.redact(report_id, text, actor)
+            done = await moderation.redact(services, report_id, text, actor)
             reply = _("✏️ The public text of {reference} is updated.")
         elif action == "move":
-            done = await service.move(report_id, text, actor)
+            done = await moderation.move(services, report_id, text, actor)
             reply = _("📂 {reference} now belongs to the commitment {code}.")
         elif action == "merge":
-            done = await service.merge(report_id, text, actor)
+            done = await moderation.merge(services, report_id, text, actor)
             reply = _("🔁 {reference} was merged.")
         else:
-            done = await service.ask(report_id, text, actor)
+            done = await moderation.ask(services, report_id, text, actor)
             reply = _("❓ Your question about {reference} was sent to its author.")
-        await service.close_prompt(prompt_id)
+        await moderation.close_prompt(services, prompt_id)
         await message.reply_text(reply.format(reference=done.reference, code=escape(text.strip())))
     except moderation.AlreadyDone as already:
         await message.reply_text(already_text(already))
@@ -188,8 +188,7 @@ async def queue(update: Update, context: BotContext) -> None:
     if not await is_moderator(services, context.bot, user.id):
         await _refuse(update, context, "/queue")
         return
-    service = Moderation(services)
-    count, oldest, next_ids = await service.queue_state(QUEUE_CARDS)
+    count, oldest, next_ids = await moderation.queue_state(services, QUEUE_CARDS)
     if count == 0:
         await context.bot.send_message(chat.id, _("🎉 No report is waiting for review."))
         return
@@ -208,7 +207,7 @@ async def queue(update: Update, context: BotContext) -> None:
             continue
         posted = await context.bot.send_message(chat.id, card.text, reply_markup=card.markup)
         # Later updates go to the copy moderators are looking at now.
-        await service.card_posted(report_id, chat.id, posted.message_id)
+        await moderation.card_posted(services, report_id, chat.id, posted.message_id)
 
 
 def already_text(already: moderation.AlreadyDone) -> str:

@@ -14,8 +14,9 @@ from bot.channels.buttons import parse_answer_button, parse_fix_button
 from bot.channels.cards import build_official_card
 from bot.core.services import BotContext
 from bot.i18n.translate import _, current_locale
-from bot.reports.answers import AgencyDesk, NotAnOfficial
-from bot.reports.fix_check import FixCheck, NotYourReport
+from bot.reports import answers, fix_check
+from bot.reports.answers import NotAnOfficial
+from bot.reports.fix_check import NotYourReport
 from bot.reports.lifecycle import Actor, ActorKind, status_label
 from bot.reports.moderation import AlreadyDone, ReportNotFound
 from bot.roles.officials import InviteStatus, redeem_invite
@@ -61,10 +62,12 @@ async def on_answer_button(update: Update, context: BotContext) -> None:
     if button is None:
         await answer_callback(query, _("This button is no longer valid."))
         return
-    desk = AgencyDesk(context.services)
     try:
-        report = await desk.answer(
-            button.key, button.action, Actor(ActorKind.OFFICIAL, user.id, user.first_name)
+        report = await answers.answer(
+            context.services,
+            button.key,
+            button.action,
+            Actor(ActorKind.OFFICIAL, user.id, user.first_name),
         )
     except NotAnOfficial:
         log.warning(
@@ -106,8 +109,8 @@ async def on_fix_button(update: Update, context: BotContext) -> None:
         await answer_callback(query, _("This button is no longer valid."))
         return
     try:
-        report = await FixCheck(context.services).answer(
-            button.key, user.id, button.action == "yes"
+        report = await fix_check.answer(
+            context.services, button.key, user.id, button.action == "yes"
         )
     except NotYourReport:
         log.warning(

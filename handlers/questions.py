@@ -11,9 +11,9 @@ from bot.channels.buttons import draft_button
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_distance
 from bot.i18n.translate import _
+from bot.reports import moderation
 from bot.reports.drafting import DraftView
 from bot.reports.duplicates import nearby_open_reports
-from bot.reports.moderation import Moderation
 
 
 async def answer_moderator_question(update: Update, context: BotContext) -> bool:
@@ -27,7 +27,7 @@ async def answer_moderator_question(update: Update, context: BotContext) -> bool
     replied = message.reply_to_message.message_id if message.reply_to_message else None
     if replied is None and state.draft is not None:
         return False  # a draft in progress takes plain text
-    reference = await Moderation(context.services).answer(user.id, replied, message.text or "")
+    reference = await moderation.answer(context.services, user.id, replied, message.text or "")
     if reference is None:
         return False
     await context.bot.send_message(

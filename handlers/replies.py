@@ -12,7 +12,7 @@ from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
 from bot.i18n.translate import _
 from bot.reports import drafting
-from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftService, DraftView
+from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView
 from handlers import keyboards
 from handlers.prompts import privacy_notice, prompt_for, step_hint
 
@@ -25,10 +25,6 @@ async def answer_callback(query: CallbackQuery, text: str | None = None) -> None
         await query.answer(text)
     except BadRequest:
         log.debug("callback query %s was already answered", query.id)
-
-
-def draft_service(context: BotContext) -> DraftService:
-    return DraftService(context.services)
 
 
 async def send_prompt(

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from bot.app.cli import main
 from bot.outbox.dispatcher import AGENCY_RETRY_DELAYS
+from bot.reports import moderation
 from bot.reports.lifecycle import Actor, ActorKind
-from bot.reports.moderation import REJECT_REASONS, Moderation
+from bot.reports.moderation import REJECT_REASONS
 from emulator import SimulatedGroup, SimulatedUser
 from handlers import register_handlers
 from storage.models import Report
@@ -223,8 +224,11 @@ async def test_status_changes_reach_the_webhook_but_bad_answers_do_not(
     async with harness.db.read() as session:
         report = await session.scalar(select(Report).where(Report.reference == rejected))
     assert report is not None
-    await Moderation(harness.services).reject(
-        report.id, next(iter(REJECT_REASONS)), Actor(ActorKind.MODERATOR, moderator.id, "Ada")
+    await moderation.reject(
+        harness.services,
+        report.id,
+        next(iter(REJECT_REASONS)),
+        Actor(ActorKind.MODERATOR, moderator.id, "Ada"),
     )
     await expect(group, rejected, "Rejected by", timeout=15)
     rows = await outbox_rows(harness, "agency_webhook")

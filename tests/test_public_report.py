@@ -22,9 +22,8 @@ from bot.admin.export import export_reports
 from bot.channels.webhook import post_signed
 from bot.digests.figures import build_digest
 from bot.outbox.dispatcher import Outgoing
-from bot.reports import public
+from bot.reports import moderation, public
 from bot.reports.lifecycle import PUBLIC, Actor, ActorKind
-from bot.reports.moderation import Moderation
 from storage.models import Agency, Citizen, Report
 from storage.queries.exports import ReportFilter
 from tests.support.agency_channels import (
@@ -100,7 +99,7 @@ async def redacted_and_approved(harness: Harness, receiver: CountingReceiver) ->
         citizen_row = await session.get(Citizen, report.citizen_id)
         assert citizen_row is not None
     actor = Actor(ActorKind.MODERATOR, moderator.id, "Ada")
-    await Moderation(harness.services).redact(report.id, REDACTED, actor)
+    await moderation.redact(harness.services, report.id, REDACTED, actor)
     await approve(moderator, group, reference)
     await receiver.wait_for(1, timeout=15)
     return {

@@ -2,7 +2,7 @@
 
 The agency's system posts {"reference": "CW-...", "status": "acknowledged", "note": "..."},
 signed like our webhooks (X-CommitmentWatch-Signature-256: sha256=HMAC-SHA256 of the raw body
-with the agency's webhook secret). The answer goes through AgencyDesk exactly as an official's
+with the agency's webhook secret). The answer goes through bot.reports.answers exactly as an official's
 answer in Telegram: the state machine, an event (actor "agency", named by the agency's code),
 and notices to the author and every supporter.
 
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.channels.webhook import SIGNATURE_HEADER, signature_valid
 from bot.core.services import Services
-from bot.reports.answers import AgencyDesk
+from bot.reports import answers
 from bot.reports.moderation import AlreadyDone, ReportNotFound
 from bot.reports.references import normalize_reference
 from storage.queries import agencies as agency_queries
@@ -86,8 +86,8 @@ class AgencyWebServer:
             return parsed
         reference, status, note = parsed
         try:
-            answer = await AgencyDesk(self._services).answer_for_agency(
-                agency.id, reference, status, note
+            answer = await answers.answer_for_agency(
+                self._services, agency.id, reference, status, note
             )
         except ValueError:
             return _error(409, f"{status!r} is not an answer an agency can give")

@@ -42,61 +42,59 @@ def _answer_status(status: str) -> Status:
     return wanted
 
 
-class AgencyDesk:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+async def answer(services: Services, report_id: int, status: str, official: Actor) -> Report:
+    """Record an official's answer; raises NotAnOfficial, AlreadyDone or ReportNotFound."""
+    wanted = _answer_status(status)
+    async with services.write_then_deliver() as session:
+        report = await queries.report_for_update(session, report_id)
+        if report is None:
+            raise ReportNotFound()
+        agency_id = report.commitment.agency_id
+        if (
+            agency_id is None
+            or official.id is None
+            or await official_queries.find(session, agency_id, official.id) is None
+        ):
+            raise NotAnOfficial()
+        await _apply(services, session, report, wanted, official)
+        return report
 
-    async def answer(self, report_id: int, status: str, official: Actor) -> Report:
-        """Record an official's answer; raises NotAnOfficial, AlreadyDone or ReportNotFound."""
-        wanted = _answer_status(status)
-        async with self._services.write_then_deliver() as session:
-            report = await queries.report_for_update(session, report_id)
-            if report is None:
-                raise ReportNotFound()
-            agency_id = report.commitment.agency_id
-            if (
-                agency_id is None
-                or official.id is None
-                or await official_queries.find(session, agency_id, official.id) is None
-            ):
-                raise NotAnOfficial()
-            await self._apply(session, report, wanted, official)
-            return report
 
-    async def answer_for_agency(
-        self, agency_id: int, reference: str, status: str, note: str | None = None
-    ) -> AgencyAnswer:
-        """The agency's own system answers (the signed status endpoint, bot/channels/web.py).
+async def answer_for_agency(
+    services: Services, agency_id: int, reference: str, status: str, note: str | None = None
+) -> AgencyAnswer:
+    """The agency's own system answers (the signed status endpoint, bot/channels/web.py).
 
-        Raises ValueError for a status that is not an answer, ReportNotFound when the report does
-        not exist or is not this agency's, AlreadyDone when the state machine refuses. The same
-        status again changes nothing and is no error (changed=False): a client that retries a
-        request whose answer it missed is told its change is in place.
-        """
-        wanted = _answer_status(status)
-        async with self._services.write_then_deliver() as session:
-            found = await queries.report_by_reference(session, reference)
-            report = await queries.report_for_update(session, found.id) if found else None
-            agency = await agency_queries.by_id(session, agency_id)
-            if report is None or agency is None or report.commitment.agency_id != agency_id:
-                raise ReportNotFound()
-            if report.status == wanted:
-                return AgencyAnswer(report.reference, report.status, changed=False)
-            await self._apply(
-                session, report, wanted, Actor(ActorKind.AGENCY, None, agency.code), note
-            )
-            return AgencyAnswer(report.reference, report.status, changed=True)
+    Raises ValueError for a status that is not an answer, ReportNotFound when the report does
+    not exist or is not this agency's, AlreadyDone when the state machine refuses. The same
+    status again changes nothing and is no error (changed=False): a client that retries a
+    request whose answer it missed is told its change is in place.
+    """
+    wanted = _answer_status(status)
+    async with services.write_then_deliver() as session:
+        found = await queries.report_by_reference(session, reference)
+        report = await queries.report_for_update(session, found.id) if found else None
+        agency = await agency_queries.by_id(session, agency_id)
+        if report is None or agency is None or report.commitment.agency_id != agency_id:
+            raise ReportNotFound()
+        if report.status == wanted:
+            return AgencyAnswer(report.reference, report.status, changed=False)
+        await _apply(
+            services, session, report, wanted, Actor(ActorKind.AGENCY, None, agency.code), note
+        )
+        return AgencyAnswer(report.reference, report.status, changed=True)
 
-    async def _apply(
-        self,
-        session: AsyncSession,
-        report: Report,
-        wanted: Status,
-        actor: Actor,
-        note: str | None = None,
-    ) -> None:
-        """The answer's transition, its event, and everything that follows from it."""
-        try:
-            await change_status(self._services, session, report, wanted, actor, note=note)
-        except InvalidTransition:
-            raise await already_done(session, report) from None
+
+async def _apply(
+    services: Services,
+    session: AsyncSession,
+    report: Report,
+    wanted: Status,
+    actor: Actor,
+    note: str | None = None,
+) -> None:
+    """The answer's transition, its event, and everything that follows from it."""
+    try:
+        await change_status(services, session, report, wanted, actor, note=note)
+    except InvalidTransition:
+        raise await already_done(session, report) from None

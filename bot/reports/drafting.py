@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalog.geo import valid_coordinates
 from bot.core.services import Services
 from bot.i18n.translate import N_
+from bot.reports import moderation
 from bot.reports.effects import carry_out
 from bot.reports.lifecycle import Status, record_creation
-from bot.reports.moderation import Moderation
 from bot.reports.photos import CleanImage
 from bot.reports.references import new_reference
 from storage.models import Citizen, Draft, Report, ReportPhoto
@@ -196,328 +196,350 @@ def _complete(data: dict[str, Any]) -> bool:
 Mutation = Callable[[dict[str, Any], Step], Step]
 
 
-class DraftService:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+# --- consent and lookup -------------------------------------------------------------
 
-    # --- consent and lookup -------------------------------------------------------------
 
-    async def accept_privacy(self, telegram_user_id: int, language_code: str | None) -> None:
-        async with self._services.db.write() as session:
-            await citizens.get_or_create_with_consent(
-                session, telegram_user_id, language_code, self._services.clock()
-            )
+async def accept_privacy(
+    services: Services, telegram_user_id: int, language_code: str | None
+) -> None:
+    async with services.db.write() as session:
+        await citizens.get_or_create_with_consent(
+            session, telegram_user_id, language_code, services.clock()
+        )
 
-    async def state(self, telegram_user_id: int) -> CitizenState:
-        """The chosen language, consent and draft in progress, in one read at an update's start."""
-        async with self._services.db.read() as session:
-            citizen = await citizens.by_telegram_id(session, telegram_user_id)
-            if citizen is None:
-                return CitizenState(None, False, None)
-            draft = await drafts.get(session, citizen.id)
-        view = None if draft is None or draft.step == Step.SENT else _view(draft)
-        consented = citizen.consent_at is not None
-        return CitizenState(citizen.language, consented, view if consented else None)
 
-    async def current(self, telegram_user_id: int) -> DraftView | None:
-        async with self._services.db.read() as session:
-            citizen = await citizens.by_telegram_id(session, telegram_user_id)
-            if citizen is None:
-                return None
-            draft = await drafts.get(session, citizen.id)
-        if draft is None or draft.step == Step.SENT:
+async def state(services: Services, telegram_user_id: int) -> CitizenState:
+    """The chosen language, consent and draft in progress, in one read at an update's start."""
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, telegram_user_id)
+        if citizen is None:
+            return CitizenState(None, False, None)
+        draft = await drafts.get(session, citizen.id)
+    view = None if draft is None or draft.step == Step.SENT else _view(draft)
+    consented = citizen.consent_at is not None
+    return CitizenState(citizen.language, consented, view if consented else None)
+
+
+async def current(services: Services, telegram_user_id: int) -> DraftView | None:
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, telegram_user_id)
+        if citizen is None:
             return None
-        return _view(draft)
+        draft = await drafts.get(session, citizen.id)
+    if draft is None or draft.step == Step.SENT:
+        return None
+    return _view(draft)
 
-    async def raise_for_missing(self, telegram_user_id: int) -> None:
-        """Explain why there is no draft in progress: no consent, already sent, or none."""
-        async with self._services.db.read() as session:
-            citizen = await citizens.by_telegram_id(session, telegram_user_id)
-            if citizen is None or citizen.consent_at is None:
-                raise NoConsent()
-            draft = await drafts.get(session, citizen.id)
-        if draft is not None and draft.step == Step.SENT:
-            raise AlreadySent(draft.data.get("reference"))
-        raise NoDraft()
 
-    # --- starting, cancelling ---------------------------------------------------------------
-
-    async def begin(
-        self, telegram_user_id: int, chat_id: int, commitment_id: int | None = None
-    ) -> tuple[DraftView, bool]:
-        """Start a draft, or keep the one in progress. Returns (draft, resumed)."""
-        async with self._services.db.write() as session:
-            citizen = await self._consenting_citizen(session, telegram_user_id)
-            draft = await drafts.for_update(session, citizen.id)
-            if draft is not None and draft.step not in (Step.SENT, Step.COMMITMENT):
-                return _view(draft), True
-            data: dict[str, Any] = {}
-            step = Step.COMMITMENT
-            if commitment_id is not None:
-                data["commitment_id"] = commitment_id
-                step = Step.KIND
-            if draft is None:
-                draft = Draft(citizen_id=citizen.id, chat_id=chat_id, step=step, data=data)
-                draft.version = 1
-                session.add(draft)
-            else:
-                # Keep counting versions, so buttons of the previous draft stay stale.
-                draft.step, draft.data, draft.chat_id = step, data, chat_id
-                draft.version += 1
-                draft.created_at = self._services.clock()
-            await session.flush()
-            return _view(draft), False
-
-    async def cancel(self, telegram_user_id: int) -> bool:
-        async with self._services.db.write() as session:
-            citizen = await citizens.by_telegram_id(session, telegram_user_id)
-            if citizen is None:
-                return False
-            draft = await drafts.for_update(session, citizen.id)
-            if draft is None or draft.step == Step.SENT:
-                return False
-            await drafts.remove(session, citizen.id)
-            return True
-
-    # --- the steps ----------------------------------------------------------------------------
-
-    async def choose_commitment(self, user_id: int, version: int, commitment_id: int) -> DraftView:
-        async with self._services.db.read() as session:
-            if await commitment_queries.by_id(session, commitment_id) is None:
-                raise UnknownCommitment()
-
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["commitment_id"] = commitment_id
-            data.pop("search", None)
-            return next_step(data, Step.COMMITMENT)
-
-        return await self._mutate(user_id, apply, version=version, steps={Step.COMMITMENT})
-
-    async def set_search(self, user_id: int, search: dict[str, Any]) -> DraftView:
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["search"] = search
-            return step
-
-        return await self._mutate(user_id, apply, steps={Step.COMMITMENT})
-
-    async def choose_kind(self, user_id: int, version: int, kind: str) -> DraftView:
-        kind = Kind(kind)  # ValueError for forged data; handlers treat it as a stale button
-
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["kind"] = kind.value
-            return next_step(data, Step.KIND)
-
-        return await self._mutate(user_id, apply, version=version, steps={Step.KIND})
-
-    async def describe_text(self, user_id: int, text: str) -> DraftView:
-        text = text.strip()
-        if len(text) < MIN_TEXT:
-            raise TextTooShort()
-        if len(text) > MAX_TEXT:
-            raise TextTooLong(len(text))
-
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["text"] = text
-            data.pop("voice", None)
-            return next_step(data, Step.DESCRIPTION)
-
-        return await self._mutate(user_id, apply, steps={Step.DESCRIPTION})
-
-    async def describe_voice(
-        self, user_id: int, file_id: str, file_unique_id: str, duration: int
-    ) -> DraftView:
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["voice"] = {"file_id": file_id, "unique_id": file_unique_id, "duration": duration}
-            data.pop("text", None)
-            return next_step(data, Step.DESCRIPTION)
-
-        return await self._mutate(user_id, apply, steps={Step.DESCRIPTION})
-
-    def check_location(self, latitude: float, longitude: float) -> None:
-        if not valid_coordinates(latitude, longitude):
-            raise LocationImpossible()
-        if not self._services.settings.region_bounds.contains(latitude, longitude):
-            raise LocationOutsideRegion()
-
-    async def set_location(
-        self, user_id: int, latitude: float, longitude: float, accuracy_m: float | None
-    ) -> DraftView:
-        self.check_location(latitude, longitude)
-
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["location"] = {"lat": latitude, "lon": longitude, "accuracy": accuracy_m}
-            return next_step(data, Step.LOCATION)
-
-        return await self._mutate(user_id, apply, steps={Step.LOCATION})
-
-    async def skip_location(self, user_id: int) -> DraftView:
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["location"] = None
-            return next_step(data, Step.LOCATION)
-
-        return await self._mutate(user_id, apply, steps={Step.LOCATION})
-
-    async def add_photo(
-        self, user_id: int, file_id: str, file_unique_id: str, image: CleanImage
-    ) -> DraftView:
-        """Store a cleaned photo and add it; the step stays at photos until the citizen is done."""
-        async with self._services.db.write() as session:
-            citizen = await self._consenting_citizen(session, user_id)
-            draft = await self._locked_draft(session, citizen, steps={Step.PHOTOS})
-            data = dict(draft.data)
-            photos = list(data.get("photos", []))
-            if any(p["unique_id"] == file_unique_id for p in photos):
-                return _view(draft)  # the same photo delivered twice
-            if len(photos) >= MAX_PHOTOS:
-                raise TooManyPhotos()
-            await media.store(
-                session, image.sha256, image.mime_type, image.width, image.height, image.content
-            )
-            photos.append(
-                {
-                    "file_id": file_id,
-                    "unique_id": file_unique_id,
-                    "size": len(image.content),
-                    "sha256": image.sha256,
-                }
-            )
-            data["photos"] = photos
-            draft.data = data
-            draft.version += 1
-            return _view(draft)
-
-    async def photos_done(self, user_id: int, version: int | None = None) -> DraftView:
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            return Step.SUMMARY
-
-        return await self._mutate(user_id, apply, version=version, steps={Step.PHOTOS})
-
-    async def edit(self, user_id: int, version: int, part: str) -> DraftView:
-        target = Step(part)
-        if target not in EDITABLE:
-            raise ValueError(part)
-
-        def apply(data: dict[str, Any], step: Step) -> Step:
-            data["editing"] = True
-            if target == Step.PHOTOS:
-                data["photos"] = []  # editing photos means choosing them again
-            return target
-
-        return await self._mutate(user_id, apply, version=version, steps={Step.SUMMARY})
-
-    async def confirm(self, user_id: int, version: int, language: str) -> str:
-        """Turn the draft into a report waiting for review; returns its reference."""
-        async with self._services.write_then_deliver() as session:
-            citizen = await self._consenting_citizen(session, user_id)
-            draft = await self._locked_draft(
-                session, citizen, version=version, steps={Step.SUMMARY}
-            )
-            view = _view(draft)
-            if not _complete(view.data):
-                raise Incomplete(view)
-            commitment = await commitment_queries.by_id(session, view.data["commitment_id"])
-            if commitment is None:
-                raise UnknownCommitment()
-            now = self._services.clock()
-            reference = await _unused_reference(session)
-            location = view.location or {}
-            voice = view.voice or {}
-            report = Report(
-                reference=reference,
-                commitment_id=commitment.id,
-                citizen_id=citizen.id,
-                kind=view.kind,
-                text=view.text,
-                voice_file_id=voice.get("file_id"),
-                voice_file_unique_id=voice.get("unique_id"),
-                voice_duration=voice.get("duration"),
-                language=language,
-                latitude=location.get("lat"),
-                longitude=location.get("lon"),
-                accuracy_m=location.get("accuracy"),
-                status=Status.PENDING_REVIEW,
-                created_at=now,
-                updated_at=now,
-            )
-            photos = [
-                ReportPhoto(
-                    position=position,
-                    telegram_file_id=p["file_id"],
-                    telegram_file_unique_id=p["unique_id"],
-                    size=p["size"],
-                    content_sha256=p["sha256"],
-                )
-                for position, p in enumerate(view.photos)
-            ]
-            await reports.add(session, report, photos)
-            created = await record_creation(session, report, actor_id=citizen.id, at=now)
-            # The card reaches the staff group through the outbox, committed with the report.
-            await carry_out(self._services, session, report, created)
-            # Keep the finished draft as a marker, so its old buttons answer "already sent".
-            draft.step = Step.SENT
-            draft.data = {"reference": reference}
-            draft.version += 1
-            return reference
-
-    async def support_existing(self, user_id: int, version: int, report_id: int) -> str:
-        """Instead of a new report, add the citizen's voice to the open one nearby; the draft
-        ends here. Returns the supported report's reference."""
-        async with self._services.write_then_deliver() as session:
-            citizen = await self._consenting_citizen(session, user_id)
-            draft = await self._locked_draft(session, citizen, version=version, steps={Step.PHOTOS})
-            reference = await Moderation(self._services).support_in(session, report_id, citizen.id)
-            draft.step = Step.SENT
-            draft.data = {"reference": reference, "supported": True}
-            draft.version += 1
-            return reference
-
-    # --- internals -----------------------------------------------------------------------------
-
-    async def _consenting_citizen(self, session: AsyncSession, user_id: int) -> Citizen:
-        citizen = await citizens.by_telegram_id(session, user_id)
+async def raise_for_missing(services: Services, telegram_user_id: int) -> None:
+    """Explain why there is no draft in progress: no consent, already sent, or none."""
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, telegram_user_id)
         if citizen is None or citizen.consent_at is None:
             raise NoConsent()
-        return citizen
+        draft = await drafts.get(session, citizen.id)
+    if draft is not None and draft.step == Step.SENT:
+        raise AlreadySent(draft.data.get("reference"))
+    raise NoDraft()
 
-    async def _locked_draft(
-        self,
-        session: AsyncSession,
-        citizen: Citizen,
-        *,
-        version: int | None = None,
-        steps: Iterable[Step] = (),
-    ) -> Draft:
+
+# --- starting, cancelling ---------------------------------------------------------------
+
+
+async def begin(
+    services: Services, telegram_user_id: int, chat_id: int, commitment_id: int | None = None
+) -> tuple[DraftView, bool]:
+    """Start a draft, or keep the one in progress. Returns (draft, resumed)."""
+    async with services.db.write() as session:
+        citizen = await _consenting_citizen(session, telegram_user_id)
         draft = await drafts.for_update(session, citizen.id)
+        if draft is not None and draft.step not in (Step.SENT, Step.COMMITMENT):
+            return _view(draft), True
+        data: dict[str, Any] = {}
+        step = Step.COMMITMENT
+        if commitment_id is not None:
+            data["commitment_id"] = commitment_id
+            step = Step.KIND
         if draft is None:
-            raise NoDraft()
-        if draft.step == Step.SENT:
-            raise AlreadySent(draft.data.get("reference"))
-        if version is not None and draft.version != version:
-            raise StaleButton(_view(draft))
-        allowed = set(steps)
-        if allowed and Step(draft.step) not in allowed:
-            raise WrongStep(_view(draft))
-        return draft
-
-    async def _mutate(
-        self,
-        user_id: int,
-        apply: Mutation,
-        *,
-        version: int | None = None,
-        steps: Iterable[Step] = (),
-    ) -> DraftView:
-        async with self._services.db.write() as session:
-            citizen = await self._consenting_citizen(session, user_id)
-            draft = await self._locked_draft(session, citizen, version=version, steps=steps)
-            data = dict(draft.data)
-            new_step = apply(data, Step(draft.step))
-            if new_step == Step.SUMMARY:
-                data.pop("editing", None)
-            draft.data = data
-            draft.step = new_step
+            draft = Draft(citizen_id=citizen.id, chat_id=chat_id, step=step, data=data)
+            draft.version = 1
+            session.add(draft)
+        else:
+            # Keep counting versions, so buttons of the previous draft stay stale.
+            draft.step, draft.data, draft.chat_id = step, data, chat_id
             draft.version += 1
-            return _view(draft)
+            draft.created_at = services.clock()
+        await session.flush()
+        return _view(draft), False
+
+
+async def cancel(services: Services, telegram_user_id: int) -> bool:
+    async with services.db.write() as session:
+        citizen = await citizens.by_telegram_id(session, telegram_user_id)
+        if citizen is None:
+            return False
+        draft = await drafts.for_update(session, citizen.id)
+        if draft is None or draft.step == Step.SENT:
+            return False
+        await drafts.remove(session, citizen.id)
+        return True
+
+
+# --- the steps ----------------------------------------------------------------------------
+
+
+async def choose_commitment(
+    services: Services, user_id: int, version: int, commitment_id: int
+) -> DraftView:
+    async with services.db.read() as session:
+        if await commitment_queries.by_id(session, commitment_id) is None:
+            raise UnknownCommitment()
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["commitment_id"] = commitment_id
+        data.pop("search", None)
+        return next_step(data, Step.COMMITMENT)
+
+    return await _mutate(services, user_id, apply, version=version, steps={Step.COMMITMENT})
+
+
+async def set_search(services: Services, user_id: int, search: dict[str, Any]) -> DraftView:
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["search"] = search
+        return step
+
+    return await _mutate(services, user_id, apply, steps={Step.COMMITMENT})
+
+
+async def choose_kind(services: Services, user_id: int, version: int, kind: str) -> DraftView:
+    kind = Kind(kind)  # ValueError for forged data; handlers treat it as a stale button
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["kind"] = kind.value
+        return next_step(data, Step.KIND)
+
+    return await _mutate(services, user_id, apply, version=version, steps={Step.KIND})
+
+
+async def describe_text(services: Services, user_id: int, text: str) -> DraftView:
+    text = text.strip()
+    if len(text) < MIN_TEXT:
+        raise TextTooShort()
+    if len(text) > MAX_TEXT:
+        raise TextTooLong(len(text))
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["text"] = text
+        data.pop("voice", None)
+        return next_step(data, Step.DESCRIPTION)
+
+    return await _mutate(services, user_id, apply, steps={Step.DESCRIPTION})
+
+
+async def describe_voice(
+    services: Services, user_id: int, file_id: str, file_unique_id: str, duration: int
+) -> DraftView:
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["voice"] = {"file_id": file_id, "unique_id": file_unique_id, "duration": duration}
+        data.pop("text", None)
+        return next_step(data, Step.DESCRIPTION)
+
+    return await _mutate(services, user_id, apply, steps={Step.DESCRIPTION})
+
+
+def check_location(services: Services, latitude: float, longitude: float) -> None:
+    if not valid_coordinates(latitude, longitude):
+        raise LocationImpossible()
+    if not services.settings.region_bounds.contains(latitude, longitude):
+        raise LocationOutsideRegion()
+
+
+async def set_location(
+    services: Services, user_id: int, latitude: float, longitude: float, accuracy_m: float | None
+) -> DraftView:
+    check_location(services, latitude, longitude)
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["location"] = {"lat": latitude, "lon": longitude, "accuracy": accuracy_m}
+        return next_step(data, Step.LOCATION)
+
+    return await _mutate(services, user_id, apply, steps={Step.LOCATION})
+
+
+async def skip_location(services: Services, user_id: int) -> DraftView:
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["location"] = None
+        return next_step(data, Step.LOCATION)
+
+    return await _mutate(services, user_id, apply, steps={Step.LOCATION})
+
+
+async def add_photo(
+    services: Services, user_id: int, file_id: str, file_unique_id: str, image: CleanImage
+) -> DraftView:
+    """Store a cleaned photo and add it; the step stays at photos until the citizen is done."""
+    async with services.db.write() as session:
+        citizen = await _consenting_citizen(session, user_id)
+        draft = await _locked_draft(session, citizen, steps={Step.PHOTOS})
+        data = dict(draft.data)
+        photos = list(data.get("photos", []))
+        if any(p["unique_id"] == file_unique_id for p in photos):
+            return _view(draft)  # the same photo delivered twice
+        if len(photos) >= MAX_PHOTOS:
+            raise TooManyPhotos()
+        await media.store(
+            session, image.sha256, image.mime_type, image.width, image.height, image.content
+        )
+        photos.append(
+            {
+                "file_id": file_id,
+                "unique_id": file_unique_id,
+                "size": len(image.content),
+                "sha256": image.sha256,
+            }
+        )
+        data["photos"] = photos
+        draft.data = data
+        draft.version += 1
+        return _view(draft)
+
+
+async def photos_done(services: Services, user_id: int, version: int | None = None) -> DraftView:
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        return Step.SUMMARY
+
+    return await _mutate(services, user_id, apply, version=version, steps={Step.PHOTOS})
+
+
+async def edit(services: Services, user_id: int, version: int, part: str) -> DraftView:
+    target = Step(part)
+    if target not in EDITABLE:
+        raise ValueError(part)
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        data["editing"] = True
+        if target == Step.PHOTOS:
+            data["photos"] = []  # editing photos means choosing them again
+        return target
+
+    return await _mutate(services, user_id, apply, version=version, steps={Step.SUMMARY})
+
+
+async def confirm(services: Services, user_id: int, version: int, language: str) -> str:
+    """Turn the draft into a report waiting for review; returns its reference."""
+    async with services.write_then_deliver() as session:
+        citizen = await _consenting_citizen(session, user_id)
+        draft = await _locked_draft(session, citizen, version=version, steps={Step.SUMMARY})
+        view = _view(draft)
+        if not _complete(view.data):
+            raise Incomplete(view)
+        commitment = await commitment_queries.by_id(session, view.data["commitment_id"])
+        if commitment is None:
+            raise UnknownCommitment()
+        now = services.clock()
+        reference = await _unused_reference(session)
+        location = view.location or {}
+        voice = view.voice or {}
+        report = Report(
+            reference=reference,
+            commitment_id=commitment.id,
+            citizen_id=citizen.id,
+            kind=view.kind,
+            text=view.text,
+            voice_file_id=voice.get("file_id"),
+            voice_file_unique_id=voice.get("unique_id"),
+            voice_duration=voice.get("duration"),
+            language=language,
+            latitude=location.get("lat"),
+            longitude=location.get("lon"),
+            accuracy_m=location.get("accuracy"),
+            status=Status.PENDING_REVIEW,
+            created_at=now,
+            updated_at=now,
+        )
+        photos = [
+            ReportPhoto(
+                position=position,
+                telegram_file_id=p["file_id"],
+                telegram_file_unique_id=p["unique_id"],
+                size=p["size"],
+                content_sha256=p["sha256"],
+            )
+            for position, p in enumerate(view.photos)
+        ]
+        await reports.add(session, report, photos)
+        created = await record_creation(session, report, actor_id=citizen.id, at=now)
+        # The card reaches the staff group through the outbox, committed with the report.
+        await carry_out(services, session, report, created)
+        # Keep the finished draft as a marker, so its old buttons answer "already sent".
+        draft.step = Step.SENT
+        draft.data = {"reference": reference}
+        draft.version += 1
+        return reference
+
+
+async def support_existing(services: Services, user_id: int, version: int, report_id: int) -> str:
+    """Instead of a new report, add the citizen's voice to the open one nearby; the draft
+    ends here. Returns the supported report's reference."""
+    async with services.write_then_deliver() as session:
+        citizen = await _consenting_citizen(session, user_id)
+        draft = await _locked_draft(session, citizen, version=version, steps={Step.PHOTOS})
+        reference = await moderation.support_in(services, session, report_id, citizen.id)
+        draft.step = Step.SENT
+        draft.data = {"reference": reference, "supported": True}
+        draft.version += 1
+        return reference
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+async def _consenting_citizen(session: AsyncSession, user_id: int) -> Citizen:
+    citizen = await citizens.by_telegram_id(session, user_id)
+    if citizen is None or citizen.consent_at is None:
+        raise NoConsent()
+    return citizen
+
+
+async def _locked_draft(
+    session: AsyncSession,
+    citizen: Citizen,
+    *,
+    version: int | None = None,
+    steps: Iterable[Step] = (),
+) -> Draft:
+    draft = await drafts.for_update(session, citizen.id)
+    if draft is None:
+        raise NoDraft()
+    if draft.step == Step.SENT:
+        raise AlreadySent(draft.data.get("reference"))
+    if version is not None and draft.version != version:
+        raise StaleButton(_view(draft))
+    allowed = set(steps)
+    if allowed and Step(draft.step) not in allowed:
+        raise WrongStep(_view(draft))
+    return draft
+
+
+async def _mutate(
+    services: Services,
+    user_id: int,
+    apply: Mutation,
+    *,
+    version: int | None = None,
+    steps: Iterable[Step] = (),
+) -> DraftView:
+    async with services.db.write() as session:
+        citizen = await _consenting_citizen(session, user_id)
+        draft = await _locked_draft(session, citizen, version=version, steps=steps)
+        data = dict(draft.data)
+        new_step = apply(data, Step(draft.step))
+        if new_step == Step.SUMMARY:
+            data.pop("editing", None)
+        draft.data = data
+        draft.step = new_step
+        draft.version += 1
+        return _view(draft)
 
 
 async def _unused_reference(session: AsyncSession) -> str:

@@ -22,29 +22,25 @@ class NotYourReport(ModerationError):
     """Only the report's author answers its "is it fixed?" question."""
 
 
-class FixCheck:
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    async def answer(self, report_id: int, telegram_user_id: int, fixed: bool) -> Report:
-        async with self._services.write_then_deliver() as session:
-            report = await queries.report_for_update(session, report_id)
-            if report is None:
-                raise ReportNotFound()
-            author = await citizens.by_telegram_id(session, telegram_user_id)
-            if author is None or author.id != report.citizen_id:
-                raise NotYourReport()
-            if report.status != Status.RESOLVED or await _answered(session, report):
-                raise AlreadyDone(report.reference, report.status, None, None)
-            actor = Actor(ActorKind.CITIZEN, author.id)
-            if fixed:
-                await record(self._services, session, report, "confirmed_fixed", actor)
-                return report
-            try:
-                await change_status(self._services, session, report, Status.REOPENED, actor)
-            except InvalidTransition:  # pragma: no cover - checked just above
-                raise AlreadyDone(report.reference, report.status, None, None) from None
+async def answer(services: Services, report_id: int, telegram_user_id: int, fixed: bool) -> Report:
+    async with services.write_then_deliver() as session:
+        report = await queries.report_for_update(session, report_id)
+        if report is None:
+            raise ReportNotFound()
+        author = await citizens.by_telegram_id(session, telegram_user_id)
+        if author is None or author.id != report.citizen_id:
+            raise NotYourReport()
+        if report.status != Status.RESOLVED or await _answered(session, report):
+            raise AlreadyDone(report.reference, report.status, None, None)
+        actor = Actor(ActorKind.CITIZEN, author.id)
+        if fixed:
+            await record(services, session, report, "confirmed_fixed", actor)
             return report
+        try:
+            await change_status(services, session, report, Status.REOPENED, actor)
+        except InvalidTransition:  # pragma: no cover - checked just above
+            raise AlreadyDone(report.reference, report.status, None, None) from None
+        return report
 
 
 async def _answered(session: AsyncSession, report: Report) -> bool:

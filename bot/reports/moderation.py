@@ -8,9 +8,10 @@ turns into "already done by ...".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,243 +83,277 @@ class AlreadyDone(ModerationError):
     at: datetime | None
 
 
-class Moderation:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+async def approve(services: Services, report_id: int, moderator: Actor) -> Done:
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        await _transition(services, session, report, Status.PUBLISHED, moderator)
+        return Done(report.id, report.reference, report.status)
 
-    async def approve(self, report_id: int, moderator: Actor) -> Done:
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            await self._transition(session, report, Status.PUBLISHED, moderator)
-            return Done(report.id, report.reference, report.status)
 
-    async def reject(self, report_id: int, reason: str, moderator: Actor) -> Done:
-        if reason not in REJECT_REASONS:
-            raise UnknownReason(reason)
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            await self._transition(
-                session, report, Status.REJECTED, moderator, note=reason, details=Details(reason)
-            )
-            return Done(report.id, report.reference, report.status)
+async def reject(services: Services, report_id: int, reason: str, moderator: Actor) -> Done:
+    if reason not in REJECT_REASONS:
+        raise UnknownReason(reason)
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        await _transition(
+            services,
+            session,
+            report,
+            Status.REJECTED,
+            moderator,
+            note=reason,
+            details=Details(reason),
+        )
+        return Done(report.id, report.reference, report.status)
 
-    async def merge(self, report_id: int, target: str | int, moderator: Actor) -> Done:
-        """Mark the report a duplicate of `target` (a reference as typed, or a report id)."""
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            target_report = await self._merge_target(session, report, target)
-            event = await self._transition(
-                session,
-                report,
-                Status.DUPLICATE,
-                moderator,
-                note=target_report.reference,
-                details=Details(merged_into=target_report),
-            )
-            report.duplicate_of_id = target_report.id
-            # The author now follows the report theirs was merged into.
-            await queries.add_supporter(
-                session, target_report.id, report.citizen_id, event.created_at
-            )
-            return Done(report.id, report.reference, report.status)
 
-    async def move(self, report_id: int, commitment_code: str, moderator: Actor) -> Done:
-        code = commitment_code.strip()
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            commitment = await commitment_queries.by_code(session, code)
-            if commitment is None:
-                raise CommitmentNotFound(code)
-            old_code = report.commitment.code
-            if commitment.id == report.commitment_id:
-                raise CommitmentNotFound(code)
-            # Moved first, so that what follows (the author's notice names the new commitment,
-            # the agency now responsible gets a rerouted report) sees the new commitment.
-            report.commitment_id = commitment.id
-            report.commitment = commitment
-            await self._action(
-                session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
-            )
-            if report.status == Status.NOT_RESPONSIBLE:
-                # Rerouted: published again, and sent to the agency now responsible.
-                await self._transition(session, report, Status.PUBLISHED, moderator)
-            return Done(report.id, report.reference, report.status)
+async def merge(services: Services, report_id: int, target: str | int, moderator: Actor) -> Done:
+    """Mark the report a duplicate of `target` (a reference as typed, or a report id)."""
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        target_report = await _merge_target(session, report, target)
+        event = await _transition(
+            services,
+            session,
+            report,
+            Status.DUPLICATE,
+            moderator,
+            note=target_report.reference,
+            details=Details(merged_into=target_report),
+        )
+        report.duplicate_of_id = target_report.id
+        # The author now follows the report theirs was merged into.
+        await queries.add_supporter(session, target_report.id, report.citizen_id, event.created_at)
+        return Done(report.id, report.reference, report.status)
 
-    async def redact(self, report_id: int, public_text: str, moderator: Actor) -> Done:
-        text = public_text.strip()
-        if not text or len(text) > MAX_PUBLIC_TEXT:
-            raise TextInvalid()
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            report.public_text = text  # the original stays in Report.text, for the record
-            await self._action(session, report, "redacted", moderator)
-            return Done(report.id, report.reference, report.status)
 
-    async def ask(self, report_id: int, question: str, moderator: Actor) -> Done:
-        text = question.strip()
-        if not text or len(text) > MAX_QUESTION:
-            raise TextInvalid()
-        async with self._services.write_then_deliver() as session:
-            report = await self._locked(session, report_id)
-            # Added before the event that sends it; a closed report refuses the event and the
-            # transaction, question included, rolls back.
-            row = await queries.add_question(
-                session,
-                report_id=report.id,
-                citizen_id=report.citizen_id,
-                question=text,
-                asked_by=moderator.id or 0,
-                now=self._services.clock(),
-            )
-            await self._action(
-                session,
-                report,
-                "question",
-                moderator,
-                note=text,
-                details=Details(question_id=row.id),
-            )
-            return Done(report.id, report.reference, report.status)
+async def move(services: Services, report_id: int, commitment_code: str, moderator: Actor) -> Done:
+    code = commitment_code.strip()
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        commitment = await commitment_queries.by_code(session, code)
+        if commitment is None:
+            raise CommitmentNotFound(code)
+        old_code = report.commitment.code
+        if commitment.id == report.commitment_id:
+            raise CommitmentNotFound(code)
+        # Moved first, so that what follows (the author's notice names the new commitment,
+        # the agency now responsible gets a rerouted report) sees the new commitment.
+        report.commitment_id = commitment.id
+        report.commitment = commitment
+        await _action(
+            services, session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
+        )
+        if report.status == Status.NOT_RESPONSIBLE:
+            # Rerouted: published again, and sent to the agency now responsible.
+            await _transition(services, session, report, Status.PUBLISHED, moderator)
+        return Done(report.id, report.reference, report.status)
 
-    async def answer(
-        self, telegram_user_id: int, reply_to_message_id: int | None, text: str
-    ) -> str | None:
-        """Attach a citizen's message as the answer to their open question; its reference, or
-        None when there is no open question to answer."""
-        answer_text = text.strip()[: MAX_QUESTION * 2]
-        async with self._services.write_then_deliver() as session:
-            citizen = await citizen_queries.by_telegram_id(session, telegram_user_id)
-            if citizen is None:
-                return None
-            citizen_id = citizen.id
-            question = await queries.unanswered_question(session, citizen_id, reply_to_message_id)
-            if question is None:
-                return None
-            report = await self._locked(session, question.report_id)
-            question.answer, question.answered_at = answer_text, self._services.clock()
-            if report.status not in FINAL:  # a report closed meanwhile keeps the answer only
-                await record(
-                    self._services,
-                    session,
-                    report,
-                    "answer",
-                    Actor(ActorKind.CITIZEN, citizen_id),
-                    note=answer_text,
-                )
-            return report.reference
 
-    async def support_in(self, session: AsyncSession, report_id: int, citizen_id: int) -> str:
-        """Within the caller's transaction: a citizen adds their voice to an open report (and
-        follows it from then on); returns its reference."""
-        report = await self._locked(session, report_id)
-        if report.status not in SUPPORTABLE:
-            raise AlreadyDone(report.reference, report.status, None, None)
-        if report.citizen_id == citizen_id:
-            return report.reference  # their own report: nothing to add
-        if await queries.add_supporter(session, report.id, citizen_id, self._services.clock()):
+async def redact(services: Services, report_id: int, public_text: str, moderator: Actor) -> Done:
+    text = public_text.strip()
+    if not text or len(text) > MAX_PUBLIC_TEXT:
+        raise TextInvalid()
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        report.public_text = text  # the original stays in Report.text, for the record
+        await _action(services, session, report, "redacted", moderator)
+        return Done(report.id, report.reference, report.status)
+
+
+async def ask(services: Services, report_id: int, question: str, moderator: Actor) -> Done:
+    text = question.strip()
+    if not text or len(text) > MAX_QUESTION:
+        raise TextInvalid()
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        # Added before the event that sends it; a closed report refuses the event and the
+        # transaction, question included, rolls back.
+        row = await queries.add_question(
+            session,
+            report_id=report.id,
+            citizen_id=report.citizen_id,
+            question=text,
+            asked_by=moderator.id or 0,
+            now=services.clock(),
+        )
+        await _action(
+            services,
+            session,
+            report,
+            "question",
+            moderator,
+            note=text,
+            details=Details(question_id=row.id),
+        )
+        return Done(report.id, report.reference, report.status)
+
+
+async def answer(
+    services: Services, telegram_user_id: int, reply_to_message_id: int | None, text: str
+) -> str | None:
+    """Attach a citizen's message as the answer to their open question; its reference, or
+    None when there is no open question to answer."""
+    answer_text = text.strip()[: MAX_QUESTION * 2]
+    async with services.write_then_deliver() as session:
+        citizen = await citizen_queries.by_telegram_id(session, telegram_user_id)
+        if citizen is None:
+            return None
+        citizen_id = citizen.id
+        question = await queries.unanswered_question(session, citizen_id, reply_to_message_id)
+        if question is None:
+            return None
+        report = await _locked(session, question.report_id)
+        question.answer, question.answered_at = answer_text, services.clock()
+        if report.status not in FINAL:  # a report closed meanwhile keeps the answer only
             await record(
-                self._services, session, report, "supported", Actor(ActorKind.CITIZEN, citizen_id)
+                services,
+                session,
+                report,
+                "answer",
+                Actor(ActorKind.CITIZEN, citizen_id),
+                note=answer_text,
             )
         return report.reference
 
-    # --- the staff group's bookkeeping -------------------------------------------------------------
 
-    async def texts_of(self, report_id: int) -> tuple[str, str | None] | None:
-        """(reference, the text the public would see) for prompts; None if the report is gone."""
-        async with self._services.db.read() as session:
-            report = await queries.report_with_details(session, report_id)
-        if report is None:
-            return None
-        return report.reference, report.public_text or report.text
+async def support_in(
+    services: Services, session: AsyncSession, report_id: int, citizen_id: int
+) -> str:
+    """Within the caller's transaction: a citizen adds their voice to an open report (and
+    follows it from then on); returns its reference."""
+    report = await _locked(session, report_id)
+    if report.status not in SUPPORTABLE:
+        raise AlreadyDone(report.reference, report.status, None, None)
+    if report.citizen_id == citizen_id:
+        return report.reference  # their own report: nothing to add
+    if await queries.add_supporter(session, report.id, citizen_id, services.clock()):
+        await record(services, session, report, "supported", Actor(ActorKind.CITIZEN, citizen_id))
+    return report.reference
 
-    async def remember_prompt(
-        self, chat_id: int, message_id: int, report_id: int, action: str, moderator_id: int
-    ) -> None:
-        async with self._services.db.write() as session:
-            await queries.add_prompt(
-                session,
-                chat_id=chat_id,
-                message_id=message_id,
-                report_id=report_id,
-                action=action,
-                moderator_id=moderator_id,
-                now=self._services.clock(),
-            )
 
-    async def open_prompt(self, chat_id: int, message_id: int) -> tuple[int, int, str] | None:
-        """(prompt id, report id, action) of the prompt a staff message replies to."""
-        async with self._services.db.read() as session:
-            prompt = await queries.open_prompt(session, chat_id, message_id)
-        return None if prompt is None else (prompt.id, prompt.report_id, prompt.action)
+# --- the staff group's bookkeeping -------------------------------------------------------------
 
-    async def close_prompt(self, prompt_id: int) -> None:
-        async with self._services.db.write() as session:
-            await queries.close_prompt(session, prompt_id, self._services.clock())
 
-    async def queue_state(self, limit: int) -> tuple[int, datetime | None, Sequence[int]]:
-        """How many reports wait, since when the oldest has, and the next ones' ids."""
-        async with self._services.db.read() as session:
-            count, oldest = await queries.waiting(session)
-            next_ids = await queries.next_waiting(session, limit)
-        return count, oldest, next_ids
+async def texts_of(services: Services, report_id: int) -> tuple[str, str | None] | None:
+    """(reference, the text the public would see) for prompts; None if the report is gone."""
+    async with services.db.read() as session:
+        report = await queries.report_with_details(session, report_id)
+    if report is None:
+        return None
+    return report.reference, report.public_text or report.text
 
-    async def card_posted(self, report_id: int, chat_id: int, message_id: int) -> None:
-        async with self._services.db.write() as session:
-            await queries.save_card(session, report_id, chat_id, message_id, self._services.clock())
 
-    # --- internals ---------------------------------------------------------------------------------
+async def remember_prompt(
+    services: Services,
+    chat_id: int,
+    message_id: int,
+    report_id: int,
+    action: str,
+    moderator_id: int,
+) -> None:
+    async with services.db.write() as session:
+        await queries.add_prompt(
+            session,
+            chat_id=chat_id,
+            message_id=message_id,
+            report_id=report_id,
+            action=action,
+            moderator_id=moderator_id,
+            now=services.clock(),
+        )
 
-    async def _locked(self, session: AsyncSession, report_id: int) -> Report:
-        report = await queries.report_for_update(session, report_id)
-        if report is None:
-            raise ReportNotFound()
-        return report
 
-    async def _transition(
-        self,
-        session: AsyncSession,
-        report: Report,
-        wanted: Status,
-        moderator: Actor,
-        note: str | None = None,
-        details: Details | None = None,
-    ) -> ReportEvent:
-        try:
-            return await change_status(
-                self._services, session, report, wanted, moderator, note=note, details=details
-            )
-        except InvalidTransition:
-            raise await already_done(session, report) from None
+async def open_prompt(
+    services: Services, chat_id: int, message_id: int
+) -> tuple[int, int, str] | None:
+    """(prompt id, report id, action) of the prompt a staff message replies to."""
+    async with services.db.read() as session:
+        prompt = await queries.open_prompt(session, chat_id, message_id)
+    return None if prompt is None else (prompt.id, prompt.report_id, prompt.action)
 
-    async def _action(
-        self,
-        session: AsyncSession,
-        report: Report,
-        action: str,
-        moderator: Actor,
-        note: str | None = None,
-        details: Details | None = None,
-    ) -> ReportEvent:
-        try:
-            return await record(
-                self._services, session, report, action, moderator, note=note, details=details
-            )
-        except InvalidTransition:
-            raise await already_done(session, report) from None
 
-    async def _merge_target(
-        self, session: AsyncSession, report: Report, target: str | int
-    ) -> Report:
-        if isinstance(target, int):
-            found = await queries.report_with_details(session, target)
-            typed = str(target)
-        else:
-            reference = normalize_reference(target)
-            found = await queries.report_by_reference(session, reference) if reference else None
-            typed = target
-        if found is None or found.id == report.id or found.status in FINAL:
-            raise MergeTargetInvalid(typed)
-        return found
+async def close_prompt(services: Services, prompt_id: int) -> None:
+    async with services.db.write() as session:
+        await queries.close_prompt(session, prompt_id, services.clock())
+
+
+async def queue_state(services: Services, limit: int) -> tuple[int, datetime | None, Sequence[int]]:
+    """How many reports wait, since when the oldest has, and the next ones' ids."""
+    async with services.db.read() as session:
+        count, oldest = await queries.waiting(session)
+        next_ids = await queries.next_waiting(session, limit)
+    return count, oldest, next_ids
+
+
+async def card_posted(services: Services, report_id: int, chat_id: int, message_id: int) -> None:
+    async with services.db.write() as session:
+        await queries.save_card(session, report_id, chat_id, message_id, services.clock())
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+async def _locked(session: AsyncSession, report_id: int) -> Report:
+    report = await queries.report_for_update(session, report_id)
+    if report is None:
+        raise ReportNotFound()
+    return report
+
+
+async def _transition(
+    services: Services,
+    session: AsyncSession,
+    report: Report,
+    wanted: Status,
+    moderator: Actor,
+    note: str | None = None,
+    details: Details | None = None,
+) -> ReportEvent:
+    return await _or_already_done(
+        session,
+        report,
+        change_status(services, session, report, wanted, moderator, note=note, details=details),
+    )
+
+
+async def _action(
+    services: Services,
+    session: AsyncSession,
+    report: Report,
+    action: str,
+    moderator: Actor,
+    note: str | None = None,
+    details: Details | None = None,
+) -> ReportEvent:
+    return await _or_already_done(
+        session,
+        report,
+        record(services, session, report, action, moderator, note=note, details=details),
+    )
+
+
+async def _or_already_done(
+    session: AsyncSession, report: Report, step: Coroutine[Any, Any, ReportEvent]
+) -> ReportEvent:
+    """A moderator who acts on a report someone else has moved on is told who and when."""
+    try:
+        return await step
+    except InvalidTransition:
+        raise await already_done(session, report) from None
+
+
+async def _merge_target(session: AsyncSession, report: Report, target: str | int) -> Report:
+    if isinstance(target, int):
+        found = await queries.report_with_details(session, target)
+        typed = str(target)
+    else:
+        reference = normalize_reference(target)
+        found = await queries.report_by_reference(session, reference) if reference else None
+        typed = target
+    if found is None or found.id == report.id or found.status in FINAL:
+        raise MergeTargetInvalid(typed)
+    return found
 
 
 # A citizen can add their voice to a report under review or open.
