@@ -12,6 +12,7 @@ Two kinds of unit of work:
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,33 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+def default_database_url() -> str:
+    """A SQLite file under ./data of the directory the bot is started from."""
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'data' / 'commitment_watch.db'}"
+
+
+def normalize_database_url(raw: str) -> str:
+    """The URL with the async driver the bot needs; ValueError says what was expected."""
+    if raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return raw
+    if raw.startswith(("postgresql://", "postgres://")):
+        # Accept the common form and use the async driver the bot needs.
+        return "postgresql+asyncpg://" + raw.split("://", 1)[1]
+    raise ValueError(
+        "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db, "
+        f"got a URL starting with {raw.split(':', 1)[0]!r}"
+    )
+
+
+def database_url_from_env() -> str:
+    """DATABASE_URL as the bot reads it, for tools (the `alembic` command) that load no settings."""
+    raw = os.environ.get(DATABASE_URL_ENV, "").strip()
+    return normalize_database_url(raw) if raw else default_database_url()
+
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "commitment_watch_sqlite_begin"

@@ -13,9 +13,9 @@ from bot.core.settings import (
     RegionBounds,
     Settings,
     declared_settings,
-    default_database_url,
     load_settings,
 )
+from storage.db import default_database_url
 
 VALID_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 

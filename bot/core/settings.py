@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from storage.db import DATABASE_URL_ENV, default_database_url, normalize_database_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 # Telegram tokens look like "123456789:AAH...": a numeric bot id, a colon and 35 url-safe characters.
@@ -49,11 +51,6 @@ class RegionBounds:
             return self.west <= longitude <= self.east
         # A box that crosses the antimeridian (west > east), e.g. Fiji.
         return longitude >= self.west or longitude <= self.east
-
-
-def default_database_url() -> str:
-    """A SQLite file under ./data of the directory the bot is started from."""
-    return f"sqlite+aiosqlite:///{Path.cwd() / 'data' / 'commitment_watch.db'}"
 
 
 def _parse_locale(raw: str) -> str:
@@ -109,18 +106,6 @@ def _parse_url(raw: str) -> str:
     if not re.match(r"^https?://[^\s/]+", raw):
         raise ValueError(f"expected an http(s) URL, got {raw!r}")
     return raw
-
-
-def _parse_database_url(raw: str) -> str:
-    if raw.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        return raw
-    if raw.startswith(("postgresql://", "postgres://")):
-        # Accept the common form and use the async driver the bot needs.
-        return "postgresql+asyncpg://" + raw.split("://", 1)[1]
-    raise ValueError(
-        "expected sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db, "
-        f"got a URL starting with {raw.split(':', 1)[0]!r}"
-    )
 
 
 def _number(raw: str, convert: Callable[[str], float], expected: str) -> float:
@@ -237,9 +222,9 @@ class Settings:
         shown="derived from TELEGRAM_API_BASE_URL",
     )
     database_url: str = setting(
-        "DATABASE_URL",
+        DATABASE_URL_ENV,
         "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db",
-        _parse_database_url,
+        normalize_database_url,
         factory=default_database_url,
         shown="sqlite+aiosqlite:///./data/commitment_watch.db",
     )

@@ -25,10 +25,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_url() -> None:
-    from bot.core.settings import load_settings  # only for the `alembic` command line
-    from storage.db import Database
+    from storage.db import Database, database_url_from_env
 
-    database = Database(load_settings().database_url)
+    database = Database(database_url_from_env())
     try:
         async with database.engine.connect() as connection:
             await connection.run_sync(_run)
