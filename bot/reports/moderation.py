@@ -8,10 +8,9 @@ turns into "already done by ...".
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,7 +140,7 @@ async def move(services: Services, report_id: int, commitment_code: str, moderat
         # the agency now responsible gets a rerouted report) sees the new commitment.
         report.commitment_id = commitment.id
         report.commitment = commitment
-        await _action(
+        await _transition(
             services, session, report, "moved", moderator, note=f"{old_code} → {commitment.code}"
         )
         if report.status == Status.NOT_RESPONSIBLE:
@@ -157,7 +156,7 @@ async def redact(services: Services, report_id: int, public_text: str, moderator
     async with services.write_then_deliver() as session:
         report = await _locked(session, report_id)
         report.public_text = text  # the original stays in Report.text, for the record
-        await _action(services, session, report, "redacted", moderator)
+        await _transition(services, session, report, "redacted", moderator)
         return Done(report.id, report.reference, report.status)
 
 
@@ -177,7 +176,7 @@ async def ask(services: Services, report_id: int, question: str, moderator: Acto
             asked_by=moderator.id or 0,
             now=services.clock(),
         )
-        await _action(
+        await _transition(
             services,
             session,
             report,
@@ -305,40 +304,21 @@ async def _transition(
     services: Services,
     session: AsyncSession,
     report: Report,
-    wanted: Status,
+    change: Status | str,
     moderator: Actor,
     note: str | None = None,
     details: Details | None = None,
 ) -> ReportEvent:
-    return await _or_already_done(
-        session,
-        report,
-        change_status(services, session, report, wanted, moderator, note=note, details=details),
-    )
-
-
-async def _action(
-    services: Services,
-    session: AsyncSession,
-    report: Report,
-    action: str,
-    moderator: Actor,
-    note: str | None = None,
-    details: Details | None = None,
-) -> ReportEvent:
-    return await _or_already_done(
-        session,
-        report,
-        record(services, session, report, action, moderator, note=note, details=details),
-    )
-
-
-async def _or_already_done(
-    session: AsyncSession, report: Report, step: Coroutine[Any, Any, ReportEvent]
-) -> ReportEvent:
-    """A moderator who acts on a report someone else has moved on is told who and when."""
+    """A new status (a Status) or an event that keeps it (an action name, e.g. "redacted"). A
+    moderator who acts on a report someone else has moved on is told who and when."""
     try:
-        return await step
+        if isinstance(change, Status):
+            return await change_status(
+                services, session, report, change, moderator, note=note, details=details
+            )
+        return await record(
+            services, session, report, change, moderator, note=note, details=details
+        )
     except InvalidTransition:
         raise await already_done(session, report) from None
 
