@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.app.application import AppType
 from bot.channels.buttons import Prefix, pattern
 from bot.core.services import services_of
-from handlers import commands, digests, flow, language, moderation, officials
+from handlers import commands, digests, flow, language, moderation, officials, scope
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
+# Messages are handled in private chats and (replies, /queue) in the staff group only; channel
+# posts and edited messages (live locations) in any chat have no handler, so get no reply.
 PRIVATE = filters.ChatType.PRIVATE
-NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages (live locations) are ignored
+NEW_MESSAGE = filters.UpdateType.MESSAGE
 IMAGE_DOCUMENT = filters.Document.IMAGE
 
 
@@ -32,28 +41,28 @@ def register_handlers(application: AppType) -> None:
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
-    application.add_handler(CallbackQueryHandler(flow.on_consent, pattern=pattern(Prefix.CONSENT)))
-    application.add_handler(
-        CallbackQueryHandler(
-            language.on_language_button, pattern=pattern(Prefix.LANGUAGE_MENU, Prefix.LANGUAGE)
+    # Every button press is answered, and acts only in its own kind of chat (handlers/scope.py).
+    buttons: list[tuple[scope.Scope, scope.Callback, tuple[Prefix, ...]]] = [
+        (scope.ON_OWN_MESSAGE, flow.on_consent, (Prefix.CONSENT,)),
+        (
+            scope.ON_OWN_MESSAGE,
+            language.on_language_button,
+            (Prefix.LANGUAGE_MENU, Prefix.LANGUAGE),
+        ),
+        (scope.PERSONAL, flow.on_draft_button, (Prefix.DRAFT,)),
+        (scope.ON_OWN_MESSAGE, commands.myreports_page, (Prefix.MY_REPORTS_PAGE,)),
+        # Card buttons are also checked for the moderator role, answers for the agency, and
+        # "is it fixed?" for the author.
+        (scope.STAFF, moderation.on_card_button, (Prefix.CARD,)),
+        (scope.PERSONAL, officials.on_answer_button, (Prefix.ANSWER,)),
+        (scope.PERSONAL, officials.on_fix_button, (Prefix.FIX,)),
+    ]
+    for where, on_press, prefixes in buttons:
+        application.add_handler(
+            CallbackQueryHandler(scope.scoped(where, on_press), pattern=pattern(*prefixes))
         )
-    )
     application.add_handler(
-        CallbackQueryHandler(flow.on_draft_button, pattern=pattern(Prefix.DRAFT))
-    )
-    application.add_handler(
-        CallbackQueryHandler(commands.myreports_page, pattern=pattern(Prefix.MY_REPORTS_PAGE))
-    )
-    # Card buttons are checked for the moderator role wherever they come from.
-    application.add_handler(
-        CallbackQueryHandler(moderation.on_card_button, pattern=pattern(Prefix.CARD))
-    )
-    # Officials' answers are checked against the report's agency wherever they come from.
-    application.add_handler(
-        CallbackQueryHandler(officials.on_answer_button, pattern=pattern(Prefix.ANSWER))
-    )
-    application.add_handler(
-        CallbackQueryHandler(officials.on_fix_button, pattern=pattern(Prefix.FIX))
+        ChatMemberHandler(scope.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     staff_chat = services_of(application).settings.moderator_chat_id
     if staff_chat is not None:
@@ -79,4 +88,6 @@ def register_handlers(application: AppType) -> None:
     )
     application.add_handler(MessageHandler(PRIVATE & NEW_MESSAGE & filters.VOICE, flow.on_voice))
     application.add_handler(MessageHandler(PRIVATE & NEW_MESSAGE, flow.on_unexpected))
+    # Last: data no pattern above matches (empty, unknown prefix) is answered too.
+    application.add_handler(CallbackQueryHandler(scope.on_unmatched_button))
     application.add_error_handler(on_error)

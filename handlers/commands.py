@@ -27,6 +27,7 @@ from handlers.replies import (
     send_privacy_notice,
     send_prompt,
 )
+from handlers.safe_edit import Edit, edit_text
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -156,10 +157,11 @@ async def _send_report_page(update: Update, context: BotContext, page: int, *, e
         )
     text = "\n".join(lines)
     markup = keyboards.page_keyboard(Prefix.MY_REPORTS_PAGE, result.page, result.pages)
-    if edit and update.callback_query and update.callback_query.message:
-        await update.callback_query.edit_message_text(text, reply_markup=markup)
-    else:
-        await context.bot.send_message(chat.id, text, reply_markup=markup)
+    # The page pressed may be the one shown (not modified) or too old to edit (sent anew).
+    query = update.callback_query if edit else None
+    if query and await edit_text(query.message, text, markup) is not Edit.GONE:
+        return
+    await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
 async def status(update: Update, context: BotContext) -> None:

@@ -22,6 +22,7 @@ from bot.reports import drafting
 from handlers.keyboards import consent_keyboard
 from handlers.prompts import privacy_notice
 from handlers.replies import answer_callback, send_prompt
+from handlers.safe_edit import Edit, edit_text
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,5 @@ async def _show(
     markup: InlineKeyboardMarkup | None,
 ) -> None:
     """Replace the message the button was on; send a new one if it can no longer be edited."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except TelegramError:
-        log.debug("could not edit the language message", exc_info=True)
-        if query.from_user is not None:
-            await context.bot.send_message(query.from_user.id, text, reply_markup=markup)
+    if await edit_text(query.message, text, markup) is Edit.GONE:
+        await context.bot.send_message(query.from_user.id, text, reply_markup=markup)

@@ -12,9 +12,10 @@ One prefix per kind of button, all of them here:
     mr:<page>                                 a page of /myreports
 
 Handlers are registered with `pattern(prefix)`, so the prefix that builds a button is the prefix
-that routes it; a pattern matches the prefix alone, so forged data still reaches its handler and
-is answered there instead of leaving the button spinning. Buttons already in chats keep working,
-so these formats only ever grow. Anyone can send any callback data, so parsing never trusts it:
+that routes it. Buttons already in chats keep working, so these formats only ever grow. Anyone can
+send any callback data on any of the bot's messages (a modified client does), so parsing never
+trusts it: `well_formed()` refuses data that is not shaped as the bot writes its prefix, or whose
+numbers do not fit the database's INTEGER columns, before any handler runs (handlers/scope.py);
 malformed data is None, and a number in it is only a claim the handler must check (the draft's
 version, the presser's role). Telegram allows at most 64 bytes.
 """
@@ -22,13 +23,17 @@ version, the presser's role). Telegram allows at most 64 bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
-MAX_NUMBER = 2**31 - 1  # ids, versions and pages; anything larger is forged
+# Report and commitment ids, draft versions and pages: INTEGER columns (storage/models.py), so
+# anything larger is forged, and would overflow the database's integer type if it got that far.
+MAX_NUMBER = 2**31 - 1
 _ASCII_NUMBER = re.compile(r"[0-9]{1,10}")  # str.isdigit() would accept "²", which int() refuses
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:_[A-Za-z]{2,4})?")
 
 
 class Prefix(StrEnum):
@@ -185,3 +190,67 @@ def page_data(prefix: Prefix, page: int) -> str:
 def parse_page(data: str) -> int:
     """The page a page-turn button asks for; the first page for anything malformed."""
     return number(data.partition(":")[2]) or 0
+
+
+# --- the shapes the bot writes, checked before any handler runs ----------------------------------
+
+
+def _keyed(prefix: Prefix, *, actions: tuple[str, ...] = (), argument: bool = True) -> Shape:
+    """ "<prefix>:<positive number>:<action>[:<argument>]"; actions, if given, are all there are."""
+
+    def shape(data: str) -> bool:
+        button = decode(prefix, data, ButtonData)
+        return (
+            button is not None
+            and button.key > 0
+            and button.action != ""
+            and (not actions or button.action in actions)
+            and (argument or button.argument == "")
+        )
+
+    return shape
+
+
+def _consent_shape(data: str) -> bool:
+    argument, separator, language = data.partition(":")[2].partition(":")
+    return number(argument) is not None and (
+        not separator or _LANGUAGE_CODE.fullmatch(language) is not None
+    )
+
+
+def _language_shape(data: str) -> bool:
+    language, separator, argument = data.partition(":")[2].partition(":")
+    return (
+        bool(separator)
+        and _LANGUAGE_CODE.fullmatch(language) is not None
+        and (number(argument) is not None)
+    )
+
+
+def _number_shape(data: str) -> bool:
+    return number(data.partition(":")[2]) is not None
+
+
+Shape = Callable[[str], bool]
+_SHAPES: dict[str, Shape] = {
+    Prefix.DRAFT: _keyed(Prefix.DRAFT),
+    Prefix.CARD: _keyed(Prefix.CARD),
+    Prefix.ANSWER: _keyed(Prefix.ANSWER, argument=False),
+    Prefix.FIX: _keyed(Prefix.FIX, actions=("yes", "no"), argument=False),
+    Prefix.CONSENT: _consent_shape,
+    Prefix.LANGUAGE_MENU: _number_shape,
+    Prefix.LANGUAGE: _language_shape,
+    Prefix.MY_REPORTS_PAGE: _number_shape,
+}
+
+
+def well_formed(data: str | None) -> bool:
+    """Whether callback data is shaped as the bot writes its prefix, every number in range.
+
+    False for empty data, data over 64 bytes, an unknown prefix, a number that is not plain ASCII
+    digits, zero where an id is expected, or anything beyond MAX_NUMBER.
+    """
+    if not data or len(data.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        return False
+    shape = _SHAPES.get(data.partition(":")[0])
+    return shape is not None and shape(data)
