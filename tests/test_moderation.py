@@ -377,8 +377,11 @@ async def test_refusals_are_logged(
 ) -> None:
     citizen = harness.user("en")
     reference = await send_report(citizen)
-    report = await report_row(harness, reference)
+    card = await card_for(staff, reference)
     with caplog.at_level("WARNING", logger="handlers.moderation"):
-        query_id = await staff.outsider.send_callback(f"m:{report.id}:ok", message=None)
+        # On the card itself in the staff group: the scope lets it through, the role check refuses.
+        query_id = await staff.outsider.send_callback(
+            card.callback_data("✅ Approve"), message=card
+        )
         await staff.outsider.wait_for_callback_answer(query_id, timeout=10)
     assert f"refused card action 'ok' from user {staff.outsider.id}" in caplog.text
