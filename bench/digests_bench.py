@@ -185,7 +185,7 @@ async def build_all(url: str, reports: int) -> dict[str, Any]:
         started = time.perf_counter()
         for agency_id in agency_ids:
             began = time.perf_counter()
-            digest = await build_digest(db, agency_id, start, end, "en")
+            digest = await build_digest(db, agency_id, start, end, "en", grid_m=GRID_M)
             timings.append(time.perf_counter() - began)
             sizes["chart_kb"] += len(digest.chart_png) / 1024
             sizes["csv_kb"] += len(digest.csv) / 1024
@@ -271,3 +271,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+GRID_M = 100.0  # PUBLIC_LOCATION_GRID_M's default

@@ -120,6 +120,7 @@ BAD_VALUES = {
     "MODERATOR_CHAT_ID": "staff-group",
     "MODERATOR_LOCALE": "klingon",
     "DUPLICATE_RADIUS_M": "0",
+    "PUBLIC_LOCATION_GRID_M": "a block",
     "FIX_CHECK_DAYS": "many",
     "BOT_USERNAME": "@x",
     "LOG_LEVEL": "loud",

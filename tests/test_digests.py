@@ -48,6 +48,7 @@ from tests.support.harness import Harness
 # The period under test: a day from 08:00 to 08:00 in Lagos (UTC+1, no daylight saving).
 T0 = datetime(2025, 3, 10, 7, 0, tzinfo=UTC)
 T1 = T0 + timedelta(days=1)
+GRID_M = 100.0  # PUBLIC_LOCATION_GRID_M's default
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
@@ -203,7 +204,7 @@ async def seeded(database: Database, catalog_ids: dict[str, int]) -> Agency:
 
 @pytest.mark.both_databases
 async def test_figures_chart_and_csv_of_a_known_period(database: Database, seeded: Agency) -> None:
-    digest = await build_digest(database, seeded.id, T0, T1, "en")
+    digest = await build_digest(database, seeded.id, T0, T1, "en", grid_m=GRID_M)
     by_code = {f.code: f for f in digest.commitments}
     assert {code: (f.new, f.open, f.resolved, f.reopened) for code, f in by_code.items()} == {
         "KAD-RD-017": (2, 4, 1, 0),
@@ -270,7 +271,7 @@ async def test_figures_chart_and_csv_of_a_known_period(database: Database, seede
 
 
 async def test_the_message_in_english_and_french(database: Database, seeded: Agency) -> None:
-    english = await build_digest(database, seeded.id, T0, T1, "en")
+    english = await build_digest(database, seeded.id, T0, T1, "en", grid_m=GRID_M)
     with use_locale("en"):
         text = render_digest(english)
     assert "From Mar 10, 2025, 8:00\u202fAM to Mar 11, 2025, 8:00\u202fAM" in text  # Lagos time
@@ -279,7 +280,7 @@ async def test_the_message_in_english_and_french(database: Database, seeded: Age
     assert "Median time to resolve: <b>3 days</b> (over 2 reports)" in text
     assert "CW-TEST00 (KAD-RD-017), waiting for 3 days: Pothole at the junction" in text
     assert "CW-TEST01 (KAD-RD-017), 👥 3 supporters: Drainage blocked" in text
-    french = await build_digest(database, seeded.id, T0, T1, "fr")
+    french = await build_digest(database, seeded.id, T0, T1, "fr", grid_m=GRID_M)
     with use_locale("fr"):
         texte = render_digest(french)
     assert "Du 10 mars 2025, 08:00 au 11 mars 2025, 08:00" in texte
@@ -289,10 +290,10 @@ async def test_the_message_in_english_and_french(database: Database, seeded: Age
 
 async def test_errors_and_empty_periods(database: Database, seeded: Agency) -> None:
     with pytest.raises(UnknownAgency):
-        await build_digest(database, 999_999, T0, T1, "en")
+        await build_digest(database, 999_999, T0, T1, "en", grid_m=GRID_M)
     with pytest.raises(ValueError):
-        await build_digest(database, seeded.id, T1, T0, "en")
-    quiet = await build_digest(database, seeded.id, T0 - 30 * D, T0 - 29 * D, "en")
+        await build_digest(database, seeded.id, T1, T0, "en", grid_m=GRID_M)
+    quiet = await build_digest(database, seeded.id, T0 - 30 * D, T0 - 29 * D, "en", grid_m=GRID_M)
     assert all((f.new, f.resolved, f.reopened) == (0, 0, 0) for f in quiet.commitments)
     assert quiet.median_acknowledge.seconds is None and quiet.median_acknowledge.count == 0
     assert quiet.csv_rows == 0 and quiet.csv.decode().startswith("reference,")
@@ -546,7 +547,9 @@ async def test_digest_by_email_and_webhook_once_with_two_workers(
         controller.stop()
         await receiver.stop()
 
-    expected = await build_digest(harness.db, agency.id, T0, T1, "en")
+    expected = await build_digest(
+        harness.db, agency.id, T0, T1, "en", grid_m=harness.services.settings.public_location_grid_m
+    )
     emails = await outbox_rows(harness, Kind.DIGEST_EMAIL)
     assert sorted((r.payload["to"], r.status) for r in emails) == sorted(
         (a, "sent") for a in ADDRESSES

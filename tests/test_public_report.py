@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -110,19 +112,30 @@ async def redacted_and_approved(harness: Harness, receiver: CountingReceiver) ->
     }
 
 
+def grid_m(harness: Harness) -> float:
+    return harness.services.settings.public_location_grid_m
+
+
 async def outputs(harness: Harness) -> dict[str, str]:
     """The open-data CSV and GeoJSON, and the digest's CSV, of everything public."""
     texts = {}
     for fmt in ("csv", "geojson"):
         out = io.StringIO()
-        await export_reports(harness.db, ReportFilter(statuses=frozenset(PUBLIC)), fmt, out)
+        await export_reports(
+            harness.db, ReportFilter(statuses=frozenset(PUBLIC)), fmt, out, grid_m(harness)
+        )
         texts[fmt] = out.getvalue()
     async with harness.db.read() as session:
         agency = await session.scalar(select(Agency).where(Agency.code == AGENCY))
         assert agency is not None
     now = harness.services.clock()
     digest = await build_digest(
-        harness.db, agency.id, now - timedelta(days=1), now + timedelta(days=1), "en"
+        harness.db,
+        agency.id,
+        now - timedelta(days=1),
+        now + timedelta(days=1),
+        "en",
+        grid_m=grid_m(harness),
     )
     texts["digest"] = digest.csv.decode("utf-8")
     return texts
@@ -155,13 +168,13 @@ async def test_every_output_shows_the_same_public_report_and_nothing_private(
     assert feature["properties"]["public_text"] == hook["text"]
     assert exported["commitment_code"] == hook["commitment"]["code"] == "KAD-RD-017"
     assert feature["properties"]["commitment_code"] == "KAD-RD-017"
-    # The place: the agency's exact point; the public's is the same today (see public.py).
+    # The place: the agency gets the exact point; every public output the same coarse one, the
+    # centre of the point's 100 m cell, which is not the point.
     assert hook["latitude"] == pytest.approx(10.5731) and hook["longitude"] == pytest.approx(7.4412)
-    assert feature["geometry"]["coordinates"] == [hook["longitude"], hook["latitude"]]
-    assert (float(exported["latitude"]), float(exported["longitude"])) == (
-        hook["latitude"],
-        hook["longitude"],
-    )
+    shown = (float(exported["latitude"]), float(exported["longitude"]))
+    assert feature["geometry"]["coordinates"] == [shown[1], shown[0]]
+    assert shown != (hook["latitude"], hook["longitude"])
+    assert 0 < metres_between(shown, (10.5731, 7.4412)) <= 100 * math.sqrt(2) / 2
     assert hook["supporter_count"] == 0 and hook["photo_count"] == 0
 
     # Nothing about the citizen, nor the text before redaction, anywhere.
@@ -210,3 +223,39 @@ async def test_webhooks_share_one_session_closed_with_the_bot(
     assert sessions_opened[0].closed and not http.opened
     with pytest.raises(RuntimeError):
         http.session()
+
+
+def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Equirectangular distance, exact enough at a few kilometres."""
+    dy = (a[0] - b[0]) * 111_320
+    dx = (a[1] - b[1]) * 111_320 * math.cos(math.radians((a[0] + b[0]) / 2))
+    return math.hypot(dx, dy)
+
+
+@pytest.mark.parametrize("grid", [10.0, 100.0, 1000.0])
+def test_a_coarse_location_is_its_cells_centre_and_cells_are_never_smaller_than_the_grid(
+    grid: float,
+) -> None:
+    rng = random.Random(20261203)
+    for _ in range(5_000):
+        point = (rng.uniform(-85, 85), rng.uniform(-180, 180))
+        shown = public.coarse(*point, grid)
+        # Cells are grid tall and between one and two grids wide: within half such a diagonal.
+        assert metres_between(shown, point) <= grid * math.sqrt(5) / 2, (point, shown)
+        assert public.coarse(*shown, grid) == shown  # the centre lies in its own cell
+    # Walking ten grids east or north in tenths of a grid crosses at most eleven cells: no cell is
+    # narrower than the grid, so a published value stands for at least grid x grid metres.
+    for lat, lon in ((10.5731, 7.4412), (-33.9, 18.4), (64.1, -21.9)):
+        step = grid / 10 / (111_320 * math.cos(math.radians(lat)))
+        east = {public.coarse(lat, lon + i * step, grid) for i in range(100)}
+        north = {public.coarse(lat + i * grid / 10 / 111_320, lon, grid) for i in range(100)}
+        assert 10 <= len(east) <= 11 and 10 <= len(north) <= 11, (lat, lon)
+
+
+def test_coarse_locations_stay_on_the_globe() -> None:
+    for point in ((90.0, 0.0), (-90.0, 180.0), (89.9999, -179.9999), (0.0, 180.0), (0.0, -180.0)):
+        lat, lon = public.coarse(*point, 100.0)
+        assert -90 <= lat <= 90 and -180 <= lon <= 180, (point, lat, lon)
+    # Either side of the antimeridian: two different cells, both real longitudes.
+    west, east = public.coarse(0.0, 179.9999, 100.0), public.coarse(0.0, -179.9999, 100.0)
+    assert west != east and west[1] > 179.99 and east[1] < -179.99

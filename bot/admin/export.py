@@ -1,8 +1,9 @@
 """`export`: reports as open data (CSV or GeoJSON), streamed so that a million reports take as
 little memory as ten.
 
-Only public fields and public statuses by default; citizens' Telegram ids are never exported,
-and --include-private adds only the internal citizen id (to group one person's reports).
+Only public fields and public statuses by default, locations coarsened to PUBLIC_LOCATION_GRID_M;
+citizens' Telegram ids are never exported, and --include-private adds only the internal citizen id
+(to group one person's reports), the text as written and the exact point.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -51,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--include-private",
         action="store_true",
-        help="also non-public statuses (draft, pending_review, rejected) and the internal "
-        "citizen id; never for publication",
+        help="also non-public statuses (draft, pending_review, rejected), the internal "
+        "citizen id, the text as written and exact locations; never for publication",
     )
     parser.add_argument(
         "--out", default="-", metavar="FILE", help="write here instead of standard output (-)"
@@ -97,21 +97,19 @@ def _private(row: Row) -> dict[str, Any]:
     return {"citizen_id": row.citizen_id, "original_text": row.text}
 
 
-async def write_csv(rows: AsyncIterator[Row], out: TextIO, private: bool) -> int:
-    return await public.write_csv(rows, out, (PRIVATE_FIELDS, _private) if private else None)
-
-
-async def write_geojson(rows: AsyncIterator[Row], out: TextIO, private: bool) -> int:
-    """A FeatureCollection written feature by feature; no location means a null geometry."""
-    return await public.write_geojson(rows, out, _private if private else None)
-
-
-async def export_reports(db: Database, where: ReportFilter, fmt: str, out: TextIO) -> int:
-    """Write the reports matching `where`; returns how many."""
-    writer = write_geojson if fmt == "geojson" else write_csv
+async def export_reports(
+    db: Database, where: ReportFilter, fmt: str, out: TextIO, grid_m: float
+) -> int:
+    """Write the reports matching `where`; returns how many. Locations are coarsened to cells of
+    `grid_m` metres, except in a private export (never for publication), which keeps them exact."""
+    private = where.include_citizen
+    audience = public.PRIVATE if private else public.Audience.public(grid_m)
     async with db.read() as session:
         rows = stream_reports(session, where, BATCH_SIZE)
-        return await writer(rows, out, where.include_citizen)
+        if fmt == "geojson":
+            return await public.write_geojson(rows, out, audience, _private if private else None)
+        extra = (PRIVATE_FIELDS, _private) if private else None
+        return await public.write_csv(rows, out, audience, extra)
 
 
 async def _filter(db: Database, args: argparse.Namespace) -> ReportFilter:
@@ -144,10 +142,11 @@ async def _filter(db: Database, args: argparse.Namespace) -> ReportFilter:
 @admin_command
 async def run_export(args: argparse.Namespace, settings: Settings) -> int:
     statuses(args.status, args.include_private)  # fail on a bad status before touching files
+    grid = settings.public_location_grid_m
     async with open_database(settings) as db:
         where = await _filter(db, args)
         if args.out == "-":
-            await export_reports(db, where, args.format, sys.stdout)
+            await export_reports(db, where, args.format, sys.stdout, grid)
             sys.stdout.flush()
             return 0
         # Write beside the target and rename at the end: a failed export leaves no half file.
@@ -155,7 +154,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
         partial = target.with_name(target.name + ".tmp")
         try:
             with partial.open("w", encoding="utf-8", newline="") as out:
-                count = await export_reports(db, where, args.format, out)
+                count = await export_reports(db, where, args.format, out, grid)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)

@@ -259,6 +259,15 @@ class Settings:
         default=250.0,
         shown="250",
     )
+    # Public outputs (open data, digests) show a report's place as the centre of a cell this wide,
+    # so that no report points at a citizen's house; agencies' own channels keep the exact point.
+    public_location_grid_m: float = setting(
+        "PUBLIC_LOCATION_GRID_M",
+        "metres: public outputs show locations snapped to a grid this coarse",
+        _parse_radius,
+        default=100.0,
+        shown="100",
+    )
     # Days after "resolved" when the citizen is asked whether it really is fixed.
     fix_check_days: float = setting(
         "FIX_CHECK_DAYS",

@@ -147,7 +147,12 @@ async def _digest_of(services: Services, payload: dict[str, Any]) -> Digest:
     start, end = (datetime.fromisoformat(payload[name]) for name in ("start", "end"))
     try:
         return await build_digest(
-            services.db, int(payload["agency_id"]), start, end, services.settings.default_locale
+            services.db,
+            int(payload["agency_id"]),
+            start,
+            end,
+            services.settings.default_locale,
+            grid_m=services.settings.public_location_grid_m,
         )
     except UnknownAgency as error:
         raise PermanentFailure(f"agency {error} is gone") from None

@@ -138,7 +138,16 @@ async def current_digests(services: Services, telegram_user_id: int, locale: str
         period = current_period(
             now, agency.digest_frequency, agency.digest_time, agency.digest_weekday, agency.timezone
         )
-        digests.append(await build_digest(services.db, agency.id, period.start, period.end, locale))
+        digests.append(
+            await build_digest(
+                services.db,
+                agency.id,
+                period.start,
+                period.end,
+                locale,
+                grid_m=services.settings.public_location_grid_m,
+            )
+        )
     return digests
 
 
@@ -162,7 +171,12 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         locale = choose_locale(payload.get("language"), None, services.settings.default_locale)
         try:
             digest = await build_digest(
-                services.db, int(payload["agency_id"]), period.start, period.end, locale
+                services.db,
+                int(payload["agency_id"]),
+                period.start,
+                period.end,
+                locale,
+                grid_m=services.settings.public_location_grid_m,
             )
         except UnknownAgency as error:
             raise PermanentFailure(f"agency {error} is gone") from None

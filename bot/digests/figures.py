@@ -112,10 +112,16 @@ class Digest:
 
 
 async def build_digest(
-    db: Database, agency_id: int, period_start: datetime, period_end: datetime, locale: str
+    db: Database,
+    agency_id: int,
+    period_start: datetime,
+    period_end: datetime,
+    locale: str,
+    *,
+    grid_m: float,
 ) -> Digest:
     """Everything the digest says, in `locale` (titles and the chart's words); raises
-    UnknownAgency."""
+    UnknownAgency. The CSV is public: its locations are coarsened to cells of `grid_m` metres."""
     if period_start >= period_end:
         raise ValueError("a digest period must end after it starts")
     async with db.read() as session:
@@ -132,7 +138,9 @@ async def build_digest(
         supported = await queries.most_supported(session, agency_id, SETS, TOP)
         out = io.StringIO()
         csv_rows = await public.write_csv(
-            queries.period_reports(session, agency_id, period_start, period_end, SETS), out
+            queries.period_reports(session, agency_id, period_start, period_end, SETS),
+            out,
+            public.Audience.public(grid_m),
         )
     default = "en"
     figures = []

@@ -5,28 +5,43 @@ Storage hands over rows (or models) with the report's own columns, the original 
 them; only what is declared here leaves. Never the citizen (no Telegram id, no name, no
 internal id), never the text as written when a moderator redacted it.
 
-Two audiences: the public, and the agency responsible. DESIGN.md wants public locations coarse and
-the exact point for agencies only; today every output carries the exact point (as before this
-module), and `location` below is the one place where the public one would be coarsened.
+Audiences: the public (open data, digests) sees a location snapped to the centre of a grid cell
+of PUBLIC_LOCATION_GRID_M metres (default 100), so that a report cannot point at a citizen's house;
+the agency responsible (its webhook) and an admin's private export see the exact point, which they
+need to fix things. `location` below is the one place where this is decided.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
 from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN
 from storage.models import Report
 
 
-class Audience(StrEnum):
-    PUBLIC = "public"  # open data, digests
-    AGENCY = "agency"  # the agency's own system (webhook)
+@dataclass(frozen=True)
+class Audience:
+    """Who reads an output, which decides how exact its locations are."""
+
+    name: str
+    grid_m: float | None  # the side of the public's grid cells; None: the exact point
+
+    @classmethod
+    def public(cls, grid_m: float) -> Audience:
+        """Open data and digests: locations coarsened to cells of `grid_m` metres."""
+        if not grid_m > 0:
+            raise ValueError(f"a public grid needs a positive size, got {grid_m!r}")
+        return cls("public", grid_m)
+
+
+AGENCY = Audience("agency", None)  # the agency's own system (webhook): the exact point
+PRIVATE = Audience("private", None)  # an admin's --include-private export, never published
 
 
 class ReportSource(Protocol):
@@ -105,12 +120,34 @@ def timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
+
+
+def coarse(latitude: float, longitude: float, grid_m: float) -> tuple[float, float]:
+    """The centre of the grid cell of about `grid_m` x `grid_m` metres the point lies in.
+
+    The cell, not the point: every point in a cell gives the same answer, so the published value
+    says nothing about where in its cell a report was made. Rows of cells are `grid_m` of latitude
+    high; along a row, cells are `grid_m` wide at the row's middle (fewer, wider cells towards
+    the poles, one cell for a whole row at the pole itself).
+    """
+    lat_step = grid_m / METRES_PER_DEGREE
+    row = min(math.floor((latitude + 90.0) / lat_step), math.ceil(180.0 / lat_step) - 1)
+    lat = min(-90.0 + (row + 0.5) * lat_step, 90.0)
+    width = METRES_PER_DEGREE * math.cos(math.radians(lat))
+    lon_step = 360.0 / max(1, math.floor(360.0 * width / grid_m)) if width > 0 else 360.0
+    column = min(math.floor((longitude + 180.0) / lon_step), round(360.0 / lon_step) - 1)
+    lon = -180.0 + (column + 0.5) * lon_step
+    return round(lat, 6), round(lon, 6)
+
+
 def location(report: ReportSource, audience: Audience) -> tuple[float | None, float | None]:
-    """(latitude, longitude); None when the report has no place. Exact for both audiences
-    today (see the module's docstring)."""
+    """(latitude, longitude) as `audience` may see them; None when the report has no place."""
     if report.latitude is None or report.longitude is None:
         return None, None
-    return report.latitude, report.longitude
+    if audience.grid_m is None:
+        return report.latitude, report.longitude
+    return coarse(report.latitude, report.longitude, audience.grid_m)
 
 
 def open311_status(status: str) -> str | None:
@@ -146,8 +183,8 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 PRIVATE_NAMES = frozenset({"citizen_id", "original_text", "telegram_user_id", "username"})
 
 
-def record(report: ReportSource, audience: Audience = Audience.PUBLIC) -> dict[str, Any]:
-    """The public fields of one report, by name, in order."""
+def record(report: ReportSource, audience: Audience) -> dict[str, Any]:
+    """The public fields of one report as `audience` sees them, by name, in order."""
     return {f.name: f.value(report, audience) for f in FIELDS}
 
 
@@ -156,7 +193,10 @@ Extra = tuple[Sequence[str], Callable[[Any], Mapping[str, Any]]]
 
 
 async def write_csv(
-    rows: AsyncIterable[ReportSource], out: TextIO, extra: Extra | None = None
+    rows: AsyncIterable[ReportSource],
+    out: TextIO,
+    audience: Audience,
+    extra: Extra | None = None,
 ) -> int:
     """The open-data CSV (header, then one line per report); returns how many reports."""
     names, more = extra if extra is not None else ((), None)
@@ -164,7 +204,7 @@ async def write_csv(
     writer.writerow((*FIELD_NAMES, *names))
     count = 0
     async for row in rows:
-        values = record(row)
+        values = record(row, audience)
         if more is not None:
             values |= more(row)
         writer.writerow([values[name] for name in (*FIELD_NAMES, *names)])
@@ -172,9 +212,11 @@ async def write_csv(
     return count
 
 
-def geojson_feature(report: ReportSource, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def geojson_feature(
+    report: ReportSource, audience: Audience, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """One GeoJSON Feature: the place as geometry (null without one), the rest as properties."""
-    properties = record(report)
+    properties = record(report, audience)
     lat, lon = properties.pop("latitude"), properties.pop("longitude")
     if extra:
         properties |= extra
@@ -192,13 +234,14 @@ def geojson_feature(report: ReportSource, extra: Mapping[str, Any] | None = None
 async def write_geojson(
     rows: AsyncIterable[ReportSource],
     out: TextIO,
+    audience: Audience,
     extra: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> int:
     """A FeatureCollection written feature by feature; returns how many."""
     out.write('{"type": "FeatureCollection", "features": [\n')
     count = 0
     async for row in rows:
-        feature = geojson_feature(row, extra(row) if extra is not None else None)
+        feature = geojson_feature(row, audience, extra(row) if extra is not None else None)
         out.write((",\n" if count else "") + json.dumps(feature, ensure_ascii=False))
         count += 1
     out.write("\n]}\n")
@@ -210,7 +253,7 @@ def agency_document(
 ) -> dict[str, Any]:
     """The report as the agency's webhook receives it: the public fields (public_text as
     "text", the commitment as {code, title}) and how many photos and supporters it has."""
-    fields = record(report, Audience.AGENCY)
+    fields = record(report, AGENCY)
     return {
         "reference": fields["reference"],
         "commitment": {"code": fields["commitment_code"], "title": commitment_title},

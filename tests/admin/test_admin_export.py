@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import math
 import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -66,12 +67,13 @@ def test_csv_holds_public_reports_and_fields_only(cli: Cli, reports: None) -> No
         "kind": "problem",
         "public_text": 'Pothole, "deep"\nnear school',
         "language": "en",
-        "latitude": "10.5",
-        "longitude": "7.4",
+        "latitude": first["latitude"],
+        "longitude": first["longitude"],
         "status": "published",
         "created_at": "2024-05-01T10:30:00Z",
         "updated_at": "2024-05-01T10:30:00Z",
     }
+    assert_coarse((float(first["latitude"]), float(first["longitude"])), (10.5, 7.4), 100)
     assert records[1]["latitude"] == "" and records[1]["longitude"] == ""
     for secret in ("secret draft", "waiting", "insult", str(CITIZEN_TELEGRAM_ID), "citizen"):
         assert secret not in result.out
@@ -87,6 +89,42 @@ def test_include_private_adds_internal_citizen_id_and_every_status(
     assert records[0]["citizen_id"] == str(internal[CITIZEN_TELEGRAM_ID])
     # The internal id, never the Telegram id.
     assert str(CITIZEN_TELEGRAM_ID) not in result.out
+    # Never for publication: the exact point, as the agency gets it.
+    assert (records[0]["latitude"], records[0]["longitude"]) == ("10.5", "7.4")
+
+
+def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Equirectangular distance, exact enough at a few hundred metres."""
+    mean = math.radians((a[0] + b[0]) / 2)
+    dy = (a[0] - b[0]) * 111_320
+    dx = (a[1] - b[1]) * 111_320 * math.cos(mean)
+    return math.hypot(dx, dy)
+
+
+def assert_coarse(shown: tuple[float, float], exact: tuple[float, float], grid_m: float) -> None:
+    """Shown is not the point, but the centre of the point's cell: within half a diagonal."""
+    assert shown != exact
+    assert metres_between(shown, exact) <= grid_m * math.sqrt(2) / 2 + 0.5, (shown, exact)
+
+
+def test_public_locations_follow_the_grid_setting(
+    cli: Cli, reports: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fine = parse_csv(cli("export").out)[0]
+    monkeypatch.setenv("PUBLIC_LOCATION_GRID_M", "2000")
+    result = cli("export")
+    assert result.code == 0, result.err
+    wide = parse_csv(result.out)[0]
+    shown = (float(wide["latitude"]), float(wide["longitude"]))
+    assert_coarse(shown, (10.5, 7.4), 2000)
+    assert shown != (float(fine["latitude"]), float(fine["longitude"]))
+    monkeypatch.setenv("PUBLIC_LOCATION_GRID_M", "0")
+    refused = cli("export")
+    assert refused.code != 0 and refused.out == ""
+    assert refused.err.strip() == (
+        "configuration error: PUBLIC_LOCATION_GRID_M is invalid: "
+        "expected metres from 1 to 10000, got '0'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -120,9 +158,12 @@ def test_geojson(cli: Cli, reports: None, tmp_path: Path) -> None:
     assert collection["type"] == "FeatureCollection"
     features = collection["features"]
     assert [f["id"] for f in features] == ["R-PUB", "R-ACK", "R-RES", "R-DUP"]
-    assert features[0]["geometry"] == {"type": "Point", "coordinates": [7.4, 10.5]}
+    assert features[0]["geometry"]["type"] == "Point"
+    lon, lat = features[0]["geometry"]["coordinates"]
+    assert_coarse((lat, lon), (10.5, 7.4), 100)
     assert features[1]["geometry"] is None
-    assert features[2]["geometry"]["coordinates"] == [36.8, -1.25]
+    lon, lat = features[2]["geometry"]["coordinates"]
+    assert_coarse((lat, lon), (-1.25, 36.8), 100)
     assert features[0]["properties"] == {
         "reference": "R-PUB",
         "commitment_code": "A-1",
@@ -229,7 +270,7 @@ async def peak_memory_of_export(url: str, fmt: str) -> tuple[int, int]:
         where = ReportFilter(statuses=frozenset(PUBLIC))
         sink = CountingSink()
         tracemalloc.start()
-        count = await export_reports(db, where, fmt, sink)  # type: ignore[arg-type]
+        count = await export_reports(db, where, fmt, sink, 100)  # type: ignore[arg-type]
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return count, peak
