@@ -68,7 +68,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     if view is None:
         return
     try:
-        if view.step == Step.COMMITMENT:
+        if view.step == Step.COMMITMENT and message.text.strip() == keyboards.browse_label():
+            await _send_themes(context, message.chat_id, view)
+        elif view.step == Step.COMMITMENT:
             await _search(context, message, view, message.text)
         elif view.step == Step.DESCRIPTION:
             view = await drafting.describe_text(context.services, user.id, message.text)
@@ -391,16 +393,25 @@ async def _turn_results_page(press: Press) -> None:
 
 async def _show_themes(press: Press) -> None:
     view = await _require(press.services, press.user_id, press.button, Step.COMMITMENT)
-    themes = await catalog.themes(press.context.services)
+    page_number = press.number if press.button.action == "tp" else 0
+    await _send_themes(press.context, press.chat_id, view, page_number, on=press.message)
+
+
+async def _send_themes(
+    context: BotContext, chat_id: int, view: DraftView, page: int = 0, *, on: object = None
+) -> None:
+    """The catalog's themes as buttons: in the message pressed (`on`), else in a new one."""
+    themes = await catalog.themes(context.services)
     if not themes:
-        await press.context.bot.send_message(
-            press.chat_id, _("The catalog has no themes yet. Type a few words to search.")
+        await context.bot.send_message(
+            chat_id, _("The catalog has no themes yet. Type a few words to search.")
         )
         return
-    page_number = press.number if press.button.action == "tp" else 0
-    await _edit(
-        press.message, _("Choose a theme:"), keyboards.themes_keyboard(view, themes, page_number)
-    )
+    markup = keyboards.themes_keyboard(view, themes, page)
+    if on is None:
+        await context.bot.send_message(chat_id, _("Choose a theme:"), reply_markup=markup)
+    else:
+        await _edit(on, _("Choose a theme:"), markup)
 
 
 async def _choose_theme(press: Press) -> None:

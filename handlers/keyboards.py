@@ -55,12 +55,16 @@ def nearby_label() -> str:
     return _("📍 Commitments near me")
 
 
-def commitment_search_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(nearby_label(), request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+def browse_label() -> str:
+    return _("🗂 Browse by theme")
+
+
+def commitment_search_keyboard(*, with_themes: bool) -> ReplyKeyboardMarkup:
+    """Under the commitment prompt: commitments near me, and the themes when the catalog has any."""
+    rows = [[KeyboardButton(nearby_label(), request_location=True)]]
+    if with_themes:
+        rows.append([KeyboardButton(browse_label())])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def location_keyboard() -> ReplyKeyboardMarkup:
@@ -100,11 +104,7 @@ def results_keyboard(view: DraftView, page: Page) -> InlineKeyboardMarkup:
     if nav:
         rows.append(nav)
     rows.append(
-        [
-            InlineKeyboardButton(
-                _("🗂 Browse by theme"), callback_data=draft_button(view.version, "th")
-            )
-        ]
+        [InlineKeyboardButton(browse_label(), callback_data=draft_button(view.version, "th"))]
     )
     return InlineKeyboardMarkup(rows)
 
@@ -133,18 +133,6 @@ def themes_keyboard(
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows)
-
-
-def browse_keyboard(view: DraftView) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("🗂 Browse by theme"), callback_data=draft_button(view.version, "th")
-                )
-            ]
-        ]
-    )
 
 
 def kind_keyboard(view: DraftView) -> InlineKeyboardMarkup:

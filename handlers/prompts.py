@@ -75,14 +75,23 @@ def step_hint(step: Step) -> str:
     return hints[step]
 
 
-def commitment_prompt() -> tuple[str, Markup]:
-    text = _(
-        "Which commitment is your report about?\n\n"
-        "• Type a few words or the code from the signboard to search\n"
-        "• Or press «{nearby}» to see commitments near you\n"
-        "• Or browse them by theme"
-    ).format(nearby=escape(keyboards.nearby_label()))
-    return text, keyboards.commitment_search_keyboard()
+def commitment_prompt(*, with_themes: bool) -> tuple[str, Markup]:
+    """The question, with the ways to answer it that the keyboard below offers."""
+    if with_themes:
+        text = _(
+            "Which commitment is your report about?\n\n"
+            "• Type a few words or the code from the signboard to search\n"
+            "• Or press «{nearby}» to see commitments near you\n"
+            "• Or browse them by theme"
+        )
+    else:  # a catalog without themes: no button for them, and no word of them
+        text = _(
+            "Which commitment is your report about?\n\n"
+            "• Type a few words or the code from the signboard to search\n"
+            "• Or press «{nearby}» to see commitments near you"
+        )
+    markup = keyboards.commitment_search_keyboard(with_themes=with_themes)
+    return text.format(nearby=escape(keyboards.nearby_label())), markup
 
 
 def results_text(page: Page, query: str | None) -> str:
@@ -186,7 +195,7 @@ async def summary_text(services: Services, view: DraftView) -> str:
 async def prompt_for(services: Services, view: DraftView) -> tuple[str, Markup]:
     """The message that asks for the current step."""
     if view.step == Step.COMMITMENT:
-        return commitment_prompt()
+        return commitment_prompt(with_themes=bool(await catalog.themes(services)))
     if view.step == Step.KIND:
         commitment = await catalog.get(services, view.commitment_id or 0)
         title = (
