@@ -72,11 +72,14 @@ def clean_image(data: bytes) -> CleanImage:
                 raise NotAnAcceptedImage("too many pixels")
             image.load()
             pixels = _upright_srgb(image, alpha=fmt != "JPEG" and image.has_transparency_data)
+    except NotAnAcceptedImage:
+        raise
     except _DECODE_ERRORS as exc:
         log.debug("not a readable image: %s", exc)
         raise NotAnAcceptedImage(str(exc) or type(exc).__name__) from None
     # A new image from the pixel values alone: its info is empty, whatever the file held.
-    fresh = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    fresh = Image.new(pixels.mode, pixels.size)
+    fresh.paste(pixels)
     content = _encode(fresh, fmt)
     return CleanImage(
         content=content,
