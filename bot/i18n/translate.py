@@ -74,6 +74,32 @@ def negotiate(language_code: str | None, default: str) -> str:
     return found or default
 
 
+def accepted_languages(header: str | None) -> list[str]:
+    """An HTTP Accept-Language header's tags, most wanted first ("fr-CA,fr;q=0.8,*;q=0.1")."""
+    weighted = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            weighted.append((-quality, position, tag))
+    return [tag for _q, _p, tag in sorted(weighted)]
+
+
+def negotiate_preferred(preferred: list[str], default: str) -> str:
+    """The first of the reader's languages (e.g. an explicit choice, then the browser's) that we
+    have, matching "pt-BR" to "pt"; else the default."""
+    for language in preferred:
+        found = negotiate(language, "")
+        if found:
+            return found
+    return default
+
+
 def choose_locale(chosen: str | None, telegram_language: str | None, default: str) -> str:
     """The reader's locale: their own choice (/language), else Telegram's, else the default."""
     available = available_locales()

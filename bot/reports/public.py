@@ -268,3 +268,39 @@ def agency_document(
         "photo_count": photo_count,
         "supporter_count": supporter_count,
     }
+
+
+def open311_request(
+    report: ReportSource,
+    audience: Audience,
+    *,
+    service_name: str,
+    agency_responsible: str | None,
+    status_notes: str | None,
+    supporter_count: int,
+) -> dict[str, Any]:
+    """The report as an Open311 GeoReport v2 service request: the public fields under the spec's
+    names (every field of the spec, null where we have nothing to say), then two extensions:
+    the report's kind and how many citizens support it."""
+    fields = record(report, audience)
+    return {
+        "service_request_id": fields["reference"],
+        "status": open311_status(report.status),
+        "status_notes": status_notes,
+        "service_name": service_name,
+        "service_code": fields["commitment_code"],
+        "description": fields["public_text"],
+        "agency_responsible": agency_responsible,
+        "service_notice": None,
+        "requested_datetime": fields["created_at"],
+        "updated_datetime": fields["updated_at"],
+        "expected_datetime": None,
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": fields["latitude"],
+        "long": fields["longitude"],
+        "media_url": None,  # public photos come with the public pages
+        "kind": fields["kind"],
+        "supporter_count": supporter_count,
+    }

@@ -1,0 +1,289 @@
+"""Open311 GeoReport v2, read side: each commitment is a service, each public report a request.
+
+    GET /open311/discovery.{json,xml}
+    GET /open311/v2/services.{json,xml}              every commitment
+    GET /open311/v2/services/{code}.{json,xml}       its definition: the kind of report, required
+    GET /open311/v2/requests.{json,xml}              public reports, with the specification's filters
+    GET /open311/v2/requests/{id}.{json,xml}         one public report, by its reference
+
+Names and descriptions are in the language asked for with ?lang=, else the browser's
+(Accept-Language), else DEFAULT_LOCALE. A request's fields come from the one public serializer
+(bot/reports/public.py): public text, coarse location, never who reported. Only public statuses
+are ever served (open = published, acknowledged, in progress, reopened; closed = resolved,
+duplicate, not responsible, no action); a pending, rejected or draft report is "not found", like
+one that does not exist. jurisdiction_id is accepted and ignored: one bot serves one jurisdiction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Row
+
+from bot.catalog.commitments import localized
+from bot.channels.web.formats import Format, answer, error
+from bot.channels.web.keys import SERVICES
+from bot.core.services import Services
+from bot.i18n.translate import _, accepted_languages, negotiate_preferred, use_locale
+from bot.reports import public
+from bot.reports.drafting import KIND_LABELS, Kind
+from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN, ActorKind
+from bot.reports.references import normalize_reference
+from storage.queries import open311 as queries
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-03T00:00:00Z"  # when what this server offers last changed
+MAX_SPAN = timedelta(days=90)  # the specification's longest start_date..end_date
+MAX_PAGE_SIZE = 1000  # the specification's default limit
+OPEN_CLOSED = {"open": PUBLIC_OPEN, "closed": PUBLIC_CLOSED}
+# An agency's answers (in Telegram or through its status endpoint) are public record; nobody
+# else's notes are (moderators' reasons, citizens' words).
+PUBLIC_NOTES = frozenset({ActorKind.OFFICIAL.value, ActorKind.AGENCY.value})
+FORMAT = "{format:(json|xml)}"
+
+
+class BadParameter(ValueError):
+    """A query parameter the specification does not allow; the message says which and why."""
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(f"/open311/discovery.{FORMAT}", _discovery)
+    app.router.add_get(f"/open311/v2/services.{FORMAT}", _services)
+    app.router.add_get(f"/open311/v2/services/{{code:.+}}.{FORMAT}", _service_definition)
+    app.router.add_get(f"/open311/v2/requests.{FORMAT}", _requests)
+    app.router.add_get(f"/open311/v2/requests/{{id:[^/]+}}.{FORMAT}", _request)
+    app.router.add_route("*", "/open311/{tail:.*}", _unknown)
+
+
+def _format(request: web.Request) -> Format:
+    return Format(request.match_info["format"])
+
+
+def _locale(request: web.Request, services: Services) -> str:
+    wanted = [
+        request.query.get("lang", ""),
+        *accepted_languages(request.headers.get("Accept-Language")),
+    ]
+    return negotiate_preferred([w for w in wanted if w], services.settings.default_locale)
+
+
+async def _unknown(request: web.Request) -> web.Response:
+    if request.method not in ("GET", "HEAD"):
+        return error(405, f"{request.method} is not allowed here")
+    return error(404, f"no Open311 endpoint at {request.path}; see /open311/discovery.json")
+
+
+# --- discovery and services ---------------------------------------------------------------------
+
+
+async def _discovery(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    contact = services.settings.mail_from or None
+    document = {
+        "changeset": CHANGESET,
+        "contact": contact,
+        "key_service": None,  # reports are made in Telegram; no API keys are offered here yet
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": f"{request.url.origin()}/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
+    return answer(document, _format(request), "discovery")
+
+
+def _service(row: Row, locale: str, default: str) -> dict[str, Any]:
+    commitment = row.Commitment
+    keywords = [k for k in (commitment.theme, commitment.country, commitment.action_plan) if k]
+    return {
+        "service_code": commitment.code,
+        "service_name": localized(commitment.titles or {}, locale, default) or commitment.code,
+        "description": localized(commitment.descriptions or {}, locale, default) or None,
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ", ".join(keywords) or None,
+        "group": commitment.theme,
+    }
+
+
+async def _services(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    locale = _locale(request, services)
+    async with services.db.read() as session:
+        rows = await queries.services(session)
+    default = services.settings.default_locale
+    return answer([_service(r, locale, default) for r in rows], _format(request), "services")
+
+
+def _plain(label: str) -> str:
+    """A button's label without its leading emoji: "⚠️ A problem" -> "A problem"."""
+    return re.sub(r"^[^\w(]+", "", label, flags=re.UNICODE) or label
+
+
+async def _service_definition(request: web.Request) -> web.Response:
+    services, fmt = request.app[SERVICES], _format(request)
+    async with services.db.read() as session:
+        rows = await queries.services(session, request.match_info["code"])
+    if not rows:
+        return error(404, f"no service {request.match_info['code']!r}", fmt)
+    with use_locale(_locale(request, services)):
+        attribute = {
+            "variable": True,
+            "code": "kind",
+            "datatype": "singlevaluelist",
+            "required": True,
+            "datatype_description": None,
+            "order": 1,
+            "description": _("What kind of report is this?"),
+            "values": [{"key": kind.value, "name": _plain(_(KIND_LABELS[kind]))} for kind in Kind],
+        }
+    document = {"service_code": rows[0].Commitment.code, "attributes": [attribute]}
+    return answer(document, fmt, "service_definition")
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    size: int
+
+
+def _moment(raw: str, name: str) -> datetime:
+    """A W3C date-time (ISO 8601), e.g. 2024-05-01T00:00:00Z; UTC when it names no offset."""
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadParameter(
+            f"{name} must be a W3C date-time such as 2024-05-01T00:00:00Z, got {raw!r}"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _number(raw: str | None, name: str, default: int, most: int) -> int:
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,7}", raw.strip()) or not 1 <= int(raw) <= most:
+        raise BadParameter(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
+    return int(raw)
+
+
+def _list(raw: str | None) -> list[str]:
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def _window(query: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:
+    """start_date..end_date, at most 90 days; the last 90 days when neither is given."""
+    start = _moment(query["start_date"], "start_date") if "start_date" in query else None
+    end = _moment(query["end_date"], "end_date") if "end_date" in query else None
+    if start is None and end is None:
+        return now - MAX_SPAN, now
+    if start is None:
+        assert end is not None
+        return end - MAX_SPAN, end
+    if end is None:
+        return start, start + MAX_SPAN
+    if end < start:
+        raise BadParameter("end_date must not be before start_date")
+    if end - start > MAX_SPAN:
+        raise BadParameter("start_date and end_date may not be more than 90 days apart")
+    return start, end
+
+
+def request_query(query: Mapping[str, str], now: datetime) -> tuple[queries.RequestQuery, Page]:
+    """The specification's filters as a query and a page; raises BadParameter."""
+    page = Page(
+        _number(query.get("page"), "page", 1, 10**6),
+        _number(query.get("page_size"), "page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+    )
+    ids = _list(query.get("service_request_id"))
+    statuses = _list(query.get("status"))
+    for status in statuses:
+        if status.lower() not in OPEN_CLOSED:
+            raise BadParameter(f"status must be open or closed (or both), got {status!r}")
+    wanted = {s.lower() for s in statuses} or set(OPEN_CLOSED)
+    common: dict[str, Any] = {
+        "note_actor_kinds": PUBLIC_NOTES,
+        "offset": (page.number - 1) * page.size,
+        "limit": page.size + 1,  # one more than shown: is there a next page?
+    }
+    if ids:
+        # The specification: service_request_id overrides every other filter.
+        if len(ids) > MAX_PAGE_SIZE:
+            raise BadParameter(f"at most {MAX_PAGE_SIZE} service_request_id values at once")
+        references = tuple(normalize_reference(i) or i for i in ids)
+        public_statuses = frozenset(PUBLIC_OPEN | PUBLIC_CLOSED)
+        return queries.RequestQuery(public_statuses, references=references, **common), page
+    start, end = _window(query, now)
+    selected = frozenset().union(*(OPEN_CLOSED[s] for s in wanted))
+    codes = tuple(_list(query.get("service_code")))
+    return queries.RequestQuery(
+        selected, commitment_codes=codes, start=start, end=end, **common
+    ), page
+
+
+def _request_document(row: Row, locale: str, services: Services) -> dict[str, Any]:
+    settings = services.settings
+    default = settings.default_locale
+    return public.open311_request(
+        row,
+        public.Audience.public(settings.public_location_grid_m),
+        service_name=localized(row.commitment_titles or {}, locale, default) or row.commitment_code,
+        agency_responsible=localized(row.agency_names or {}, locale, default) or row.agency_code,
+        status_notes=row.status_notes,
+        supporter_count=row.supporter_count or 0,
+    )
+
+
+def _links(request: web.Request, page: Page, more: bool) -> dict[str, str]:
+    """RFC 8288 Link header to the neighbouring pages, relative to this server."""
+    links = []
+    if page.number > 1:
+        links.append(f'<{request.rel_url.update_query(page=page.number - 1)}>; rel="prev"')
+    if more:
+        links.append(f'<{request.rel_url.update_query(page=page.number + 1)}>; rel="next"')
+    return {"Link": ", ".join(links)} if links else {}
+
+
+async def _requests(request: web.Request) -> web.Response:
+    services, fmt = request.app[SERVICES], _format(request)
+    try:
+        query, page = request_query(request.query, services.clock())
+    except BadParameter as problem:
+        return error(400, str(problem), fmt)
+    async with services.db.read() as session:
+        rows = await queries.service_requests(session, query)
+    locale = _locale(request, services)
+    documents = [_request_document(row, locale, services) for row in rows[: page.size]]
+    headers = _links(request, page, len(rows) > page.size)
+    return answer(documents, fmt, "service_requests", headers=headers)
+
+
+async def _request(request: web.Request) -> web.Response:
+    services, fmt = request.app[SERVICES], _format(request)
+    raw = request.match_info["id"]
+    reference = normalize_reference(raw)
+    rows = []
+    if reference is not None:
+        query = queries.RequestQuery(
+            frozenset(PUBLIC_OPEN | PUBLIC_CLOSED),
+            note_actor_kinds=PUBLIC_NOTES,
+            references=(reference,),
+            limit=1,
+        )
+        async with services.db.read() as session:
+            rows = list(await queries.service_requests(session, query))
+    if not rows:
+        return error(404, f"no public service request {raw!r}", fmt)
+    document = _request_document(rows[0], _locale(request, services), services)
+    return answer([document], fmt, "service_requests")
