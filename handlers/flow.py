@@ -62,6 +62,10 @@ async def _hint(context: BotContext, chat_id: int, view: DraftView) -> None:
 async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.text is not None and user is not None
+    if drafting.is_blank(message.text):
+        # Nothing to read (and nothing to search for or attach): ask for what the step expects.
+        await on_unexpected(update, context)
+        return
     if await answer_moderator_question(update, context):
         return
     view = await _current_or_explain(update, context)

@@ -85,6 +85,14 @@ async def explain_draft_error(
                     min=MIN_TEXT
                 ),
             )
+        case drafting.TextWithoutWords():
+            await send(
+                chat_id,
+                _(
+                    "Please describe it in a few words: emoji and symbols alone do not tell "
+                    "the moderators and the agency what you see."
+                ),
+            )
         case drafting.TextTooLong(length=length):
             await send(
                 chat_id,

@@ -9,16 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from emulator import SimulatedUser
-from storage.models import Citizen, Commitment, Draft
+from storage.models import Commitment
 from tests.support.conversation import expect, text_of
+from tests.support.flows import open_report
 from tests.support.harness import Harness
-
-
-async def draft_of(harness: Harness, citizen: SimulatedUser) -> Draft | None:
-    async with harness.db.read() as session:
-        owner = await session.scalar(select(Citizen).where(Citizen.telegram_user_id == citizen.id))
-        assert owner is not None
-        return await session.get(Draft, owner.id)
+from tests.test_report_errors import draft_of
 
 
 async def draft_data(harness: Harness, citizen: SimulatedUser) -> dict[str, Any]:
@@ -65,3 +60,58 @@ async def test_a_catalog_without_themes_promises_none(harness: Harness) -> None:
     prompt = await at_commitment_step(citizen)
     assert "theme" not in text_of(prompt)
     assert prompt.reply_keyboard == ["📍 Commitments near me"]
+
+
+# --- 13: a blank message is answered; a description needs words ------------------------------------
+
+BLANKS = ("   ", " \n\t ", "\u200b\u3000", "\u3164", "\u2800\u2800\u2800\u2800\u2800\u2800")
+
+
+async def test_a_blank_message_is_answered_with_what_the_step_expects(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await at_commitment_step(citizen)
+    for blank in BLANKS:
+        await citizen.send_text(blank)
+        await expect(citizen, "Now: choose the commitment")
+        await expect(citizen, "Which commitment is your report about?")
+    assert "search" not in await draft_data(harness, citizen)  # nothing was searched for
+    await citizen.send_text("KAD-RD-017")
+    found = await expect(citizen, "I found 1 commitment")
+    await citizen.press_button(found.buttons[0], message=found)
+    await expect(citizen, "What kind of feedback")
+    await citizen.press_button("⚠️ A problem")
+    await expect(citizen, "Describe what you see")
+    for blank in BLANKS:
+        await citizen.send_text(blank)
+        await expect(citizen, "Now: describe what you see")
+        await expect(citizen, "Describe what you see")
+    draft = await draft_of(harness, citizen)
+    assert draft is not None and draft.step == "description" and "text" not in draft.data
+
+
+async def test_a_blank_message_without_a_report_in_progress_is_answered(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await at_commitment_step(citizen)
+    await citizen.send_command("cancel")
+    await expect(citizen, "cancelled")
+    await citizen.send_text("\u3164")
+    await expect(citizen, "You have no report in progress. Send /report to start one.")
+
+
+async def test_a_description_needs_words_in_some_script(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await open_report(citizen)
+    for wordless in ("😡😡😡😡😡😡😡😡😡😡😡😡", "!!!!!!!!!!!!???", "🚧 ➡️ 🕳️ 💧💧💧 ‼️", "1️⃣2️⃣3️⃣4️⃣5️⃣"):
+        await citizen.send_text(wordless)
+        await expect(citizen, "Please describe it in a few words")
+        draft = await draft_of(harness, citizen)
+        assert draft is not None and draft.step == "description" and "text" not in draft.data
+    # Words in any script count, with emoji among them, and so do digits.
+    await citizen.send_text("ሰላም መንገዱ ተበላሽቷል 🚧")
+    await expect(citizen, "Where is it?")
+    assert (await draft_data(harness, citizen))["text"] == "ሰላም መንገዱ ተበላሽቷል 🚧"
+    other = harness.user("en")
+    await open_report(other)
+    await other.send_text("٣ حفر 😡😡😡😡")
+    await expect(other, "Where is it?")
+    assert (await draft_data(harness, other))["text"] == "٣ حفر 😡😡😡😡"

@@ -8,6 +8,8 @@ forged button cannot change a newer draft or create a second report.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,6 +32,28 @@ from storage.queries import commitments as commitment_queries
 MIN_TEXT = 10
 MAX_TEXT = 2_000
 MAX_PHOTOS = 5
+
+# Letters by their category that show as nothing (Hangul fillers) and the blank Braille pattern,
+# which people send as an "empty" message.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# A keycap emoji (1️⃣, #️⃣) holds a digit, but it is a picture, not a number.
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+
+
+def is_blank(text: str) -> bool:
+    """Nothing to read: white space, control and format characters (zero-width space,
+    joiners) and the invisible fillers only."""
+    return all(
+        ch in _INVISIBLE or ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text
+    )
+
+
+def has_words(text: str) -> bool:
+    """Whether the text holds a letter or a digit, in any script (Unicode categories L* and N*):
+    emoji, punctuation and symbols alone are not a description."""
+    return any(
+        unicodedata.category(ch)[0] in "LN" and ch not in _INVISIBLE for ch in _KEYCAP.sub("", text)
+    )
 
 
 class Step(StrEnum):
@@ -146,6 +170,10 @@ class WrongStep(DraftError):
 
 class TextTooShort(DraftError):
     pass
+
+
+class TextWithoutWords(DraftError):
+    """Only emoji, punctuation or symbols: no letter or digit in any script."""
 
 
 class TextTooLong(DraftError):
@@ -323,6 +351,8 @@ async def choose_kind(services: Services, user_id: int, version: int, kind: str)
 
 async def describe_text(services: Services, user_id: int, text: str) -> DraftView:
     text = text.strip()
+    if not has_words(text):
+        raise TextWithoutWords()
     if len(text) < MIN_TEXT:
         raise TextTooShort()
     if len(text) > MAX_TEXT:
