@@ -24,6 +24,7 @@ from handlers.prompts import help_text
 from handlers.replies import (
     acknowledge,
     answer_callback,
+    ask_to_discard,
     send_privacy_notice,
     send_prompt,
 )
@@ -105,6 +106,10 @@ async def begin_report(
 async def cancel(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    view = await drafting.current(context.services, user.id)
+    if view is not None and view.holds_work:
+        await ask_to_discard(context, chat.id, view)  # the buttons carry on (handlers/flow.py)
+        return
     if await drafting.cancel(context.services, user.id):
         await acknowledge(context, chat.id, _("Your report was cancelled; nothing was sent."))
     else:

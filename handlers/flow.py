@@ -25,6 +25,7 @@ from handlers.questions import answer_moderator_question, offer_nearby_reports
 from handlers.replies import (
     acknowledge,
     answer_callback,
+    ask_to_discard,
     explain_draft_error,
     send_privacy_notice,
     send_prompt,
@@ -488,12 +489,32 @@ async def _confirm(press: Press) -> None:
 
 
 async def _cancel(press: Press) -> None:
+    """✖️ Cancel: at once if nothing would be lost, else after a yes (xy) or a no (xn)."""
+    view = await _require(press.services, press.user_id, press.button, None)
+    await _remove_buttons(press.message)
+    if view.holds_work:
+        await ask_to_discard(press.context, press.chat_id, view)
+    else:
+        await _discard(press)
+
+
+async def _discard(press: Press) -> None:
     await _require(press.services, press.user_id, press.button, None)
-    await drafting.cancel(press.services, press.user_id)
+    # A draft changed since the question was asked (a photo added meanwhile) is kept.
+    await drafting.cancel(press.services, press.user_id, press.button.version)
     await _remove_buttons(press.message)
     await acknowledge(
         press.context, press.chat_id, _("Your report was cancelled; nothing was sent.")
     )
+
+
+async def _keep(press: Press) -> None:
+    view = await drafting.current(press.services, press.user_id)
+    if view is None:
+        await drafting.raise_for_missing(press.services, press.user_id)
+        raise drafting.NoDraft()
+    await _remove_buttons(press.message)
+    await send_prompt(press.context, press.chat_id, view, prefix=_("OK, your report is kept."))
 
 
 # The draft buttons' actions (the codes are on the wire: see handlers/keyboards.py).
@@ -510,6 +531,8 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "e": _edit_part,
     "ok": _confirm,
     "x": _cancel,
+    "xy": _discard,
+    "xn": _keep,
 }
 
 

@@ -148,8 +148,12 @@ def kind_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     )
 
 
+def photos_done_label() -> str:
+    return _("✅ Done with photos")
+
+
 def photos_keyboard(view: DraftView) -> InlineKeyboardMarkup:
-    label = _("✅ Done with photos") if view.photos else _("➡️ Skip photos")
+    label = photos_done_label() if view.photos else _("➡️ Skip photos")
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=draft_button(view.version, "pd"))]]
     )
@@ -172,6 +176,22 @@ def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
             [edit(_("✏️ Description"), Step.DESCRIPTION), edit(_("✏️ Location"), Step.LOCATION)],
             [edit(_("✏️ Photos"), Step.PHOTOS)],
             [InlineKeyboardButton(_("✖️ Cancel"), callback_data=draft_button(view.version, "x"))],
+        ]
+    )
+
+
+def discard_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    """Asked before a draft with the citizen's work in it is thrown away."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Yes, discard"), callback_data=draft_button(view.version, "xy")
+                ),
+                InlineKeyboardButton(
+                    _("No, keep going"), callback_data=draft_button(view.version, "xn")
+                ),
+            ]
         ]
     )
 

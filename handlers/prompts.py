@@ -58,17 +58,22 @@ def step_hint(step: Step) -> str:
             "location to see commitments near you, or browse by theme."
         ),
         Step.KIND: _("Now: choose the kind of feedback with one of the buttons."),
-        Step.DESCRIPTION: _(
+        Step.DESCRIPTION: ngettext(
+            "Now: describe what you see in a text message ({min} to {max} character), "
+            "or send a voice note.",
             "Now: describe what you see in a text message ({min} to {max} characters), "
-            "or send a voice note."
+            "or send a voice note.",
+            MAX_TEXT,
         ).format(min=format_number(MIN_TEXT), max=format_number(MAX_TEXT)),
         Step.LOCATION: _(
             "Now: share the location with the button below (or as a place from the map), or "
             "choose to continue without a location."
         ),
-        Step.PHOTOS: _("Now: send up to {n} photos, or press the button when you are done.").format(
-            n=MAX_PHOTOS
-        ),
+        Step.PHOTOS: ngettext(
+            "Now: send up to {n} photo, or press the button when you are done.",
+            "Now: send up to {n} photos, or press the button when you are done.",
+            MAX_PHOTOS,
+        ).format(n=MAX_PHOTOS),
         Step.SUMMARY: _("Now: check your report, then send it, change a part, or cancel."),
         Step.SENT: _("Your report was sent. Send /report to start a new one."),
     }
@@ -126,9 +131,12 @@ def kind_prompt(title: str) -> str:
 
 
 def description_prompt() -> str:
-    return _(
+    return ngettext(
+        "Describe what you see, in your own words ({min} to {max} character). "
+        "You can also send a voice note instead.",
         "Describe what you see, in your own words ({min} to {max} characters). "
-        "You can also send a voice note instead."
+        "You can also send a voice note instead.",
+        MAX_TEXT,
     ).format(min=format_number(MIN_TEXT), max=format_number(MAX_TEXT))
 
 
@@ -143,9 +151,20 @@ def location_prompt() -> str:
 
 def photos_prompt(count: int) -> str:
     if count == 0:
-        return _("Add photos if you have them: up to {n}. Send them now, or skip.").format(
-            n=MAX_PHOTOS
-        )
+        return ngettext(
+            "Add a photo if you have one: up to {n}. Send it now, or skip.",
+            "Add photos if you have them: up to {n}. Send them now, or skip.",
+            MAX_PHOTOS,
+        ).format(n=MAX_PHOTOS)
+    if count >= MAX_PHOTOS:
+        # Translators: {count} is the most a report holds (5); {done} the button below.
+        return ngettext(
+            "{count} photo added: that is as many as a report can hold. Press «{done}» to "
+            "continue.",
+            "{count} photos added: that is as many as a report can hold. Press «{done}» to "
+            "continue.",
+            count,
+        ).format(count=count, done=escape(keyboards.photos_done_label()))
     # Translators: {count} photos received so far, {n} the most a report holds (5); "Done" is
     # the button "✅ Done with photos".
     return ngettext(
@@ -153,6 +172,27 @@ def photos_prompt(count: int) -> str:
         "{count} photos added (at most {n}). Send more, or press Done.",
         count,
     ).format(count=count, n=MAX_PHOTOS)
+
+
+def photo_count(count: int) -> str:
+    """ "2 photos"; zero said the way each language says it ("no photos")."""
+    if count == 0:
+        return _("no photos")
+    return ngettext("{n} photo", "{n} photos", count).format(n=count)
+
+
+def discard_question(view: DraftView) -> str:
+    """Before throwing away a draft: what would be lost."""
+    lines = [_("Discard this report? What you have entered will be lost:")]
+    if view.text:
+        lines.append("• " + _("your description"))
+    if view.voice:
+        lines.append("• " + _("your voice note"))
+    if view.location:
+        lines.append("• " + _("the location"))
+    if view.photos:
+        lines.append("• " + photo_count(len(view.photos)))
+    return "\n".join(lines)
 
 
 async def summary_text(services: Services, view: DraftView) -> str:
@@ -172,7 +212,7 @@ async def summary_text(services: Services, view: DraftView) -> str:
     location = view.location
     where = format_coordinates(location["lat"], location["lon"]) if location else _("no location")
     kind = _(KIND_LABELS[Kind(view.kind)]) if view.kind else "?"
-    photos = ngettext("{n} photo", "{n} photos", len(view.photos)).format(n=len(view.photos))
+    photos = photo_count(len(view.photos))
     # Translators: keep the <b> tags; {code} is a commitment code such as KAD-RD-017.
     return _(
         "<b>Your report</b>\n\n"

@@ -10,11 +10,11 @@ from telegram.error import BadRequest
 
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
-from bot.i18n.translate import _
+from bot.i18n.translate import _, ngettext
 from bot.reports import drafting
 from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView
 from handlers import keyboards
-from handlers.prompts import privacy_notice, prompt_for, step_hint
+from handlers.prompts import discard_question, privacy_notice, prompt_for, step_hint
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,13 @@ async def send_prompt(
     if prefix:
         text = f"{prefix}\n\n{text}"
     await context.bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def ask_to_discard(context: BotContext, chat_id: int, view: DraftView) -> None:
+    """Before /cancel or ✖️ Cancel throws away the citizen's work: are you sure?"""
+    await context.bot.send_message(
+        chat_id, discard_question(view), reply_markup=keyboards.discard_keyboard(view)
+    )
 
 
 async def send_privacy_notice(
@@ -81,9 +88,11 @@ async def explain_draft_error(
         case drafting.TextTooShort():
             await send(
                 chat_id,
-                _("That is a bit short. Please describe it in at least {min} characters.").format(
-                    min=MIN_TEXT
-                ),
+                ngettext(
+                    "That is a bit short. Please describe it in at least {min} character.",
+                    "That is a bit short. Please describe it in at least {min} characters.",
+                    MIN_TEXT,
+                ).format(min=format_number(MIN_TEXT)),
             )
         case drafting.TextWithoutWords():
             await send(
@@ -96,9 +105,12 @@ async def explain_draft_error(
         case drafting.TextTooLong(length=length):
             await send(
                 chat_id,
-                _(
+                ngettext(
+                    "Your text has {length} character; a report can hold {max}. Please shorten "
+                    "it and send it again. Nothing was cut.",
                     "Your text has {length} characters; a report can hold {max}. Please shorten "
-                    "it and send it again. Nothing was cut."
+                    "it and send it again. Nothing was cut.",
+                    length,
                 ).format(length=format_number(length), max=format_number(MAX_TEXT)),
             )
         case drafting.LocationImpossible():
@@ -116,13 +128,20 @@ async def explain_draft_error(
                 ).format(bounds=bounds_text(context)),
                 reply_markup=keyboards.location_keyboard(),
             )
-        case drafting.TooManyPhotos():
+        case drafting.TooManyPhotos(view=view):
             await send(
                 chat_id,
-                _(
-                    "A report can hold {n} photos, and you have added them all. Press Done to continue."
-                ).format(n=MAX_PHOTOS),
+                ngettext(
+                    "A report can hold {n} photo, and you have added it. This one was not "
+                    "added. Press «{done}» to continue.",
+                    "A report can hold {n} photos, and you have added them all. This one was not "
+                    "added. Press «{done}» to continue.",
+                    MAX_PHOTOS,
+                ).format(n=MAX_PHOTOS, done=escape(keyboards.photos_done_label())),
+                reply_markup=keyboards.photos_keyboard(view),
             )
+        case drafting.DuplicatePhoto():
+            await send(chat_id, _("You already added this photo."))
         case drafting.UnknownCommitment():
             await send(
                 chat_id, _("That commitment is not in the catalog any more. Please choose another.")

@@ -10,16 +10,20 @@ from sqlalchemy import select, update
 
 from emulator import SimulatedUser
 from storage.models import Commitment
-from tests.support.conversation import expect, text_of
-from tests.support.flows import open_report
+from tests.support.conversation import expect, png_image, text_of
+from tests.support.flows import open_report, reach_summary
 from tests.support.harness import Harness
-from tests.test_report_errors import draft_of
+from tests.test_report_errors import draft_of, reach_photos
 
 
 async def draft_data(harness: Harness, citizen: SimulatedUser) -> dict[str, Any]:
     draft = await draft_of(harness, citizen)
     assert draft is not None
     return dict(draft.data)
+
+
+async def photos_in_draft(harness: Harness, citizen: SimulatedUser) -> int:
+    return len((await draft_data(harness, citizen)).get("photos", []))
 
 
 async def at_commitment_step(citizen: SimulatedUser) -> Any:
@@ -115,3 +119,104 @@ async def test_a_description_needs_words_in_some_script(harness: Harness) -> Non
     await other.send_text("٣ حفر 😡😡😡😡")
     await expect(other, "Where is it?")
     assert (await draft_data(harness, other))["text"] == "٣ حفر 😡😡😡😡"
+
+
+# --- 14: nothing thrown away without asking; photos counted and refused truthfully -----------------
+
+
+async def test_cancel_asks_before_throwing_photos_away_and_no_keeps_them(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_photos(citizen)
+    await citizen.send_album([png_image((10, 20, 30)), png_image((40, 50, 60))])
+    await expect(citizen, "2 photos added")
+    await citizen.send_command("cancel")
+    question = await expect(citizen, "Discard this report?")
+    assert "your description" in text_of(question) and "2 photos" in text_of(question)
+    assert question.buttons == ["Yes, discard", "No, keep going"]
+    await citizen.press_button("No, keep going", message=question)
+    await expect(citizen, "OK, your report is kept.", "2 photos added")
+    draft = await draft_of(harness, citizen)
+    assert draft is not None and draft.step == "photos" and len(draft.data["photos"]) == 2
+    assert draft.data["text"] == "Water stands on the road after every rain."
+    await citizen.send_command("cancel")
+    question = await expect(citizen, "Discard this report?")
+    await citizen.press_button("Yes, discard", message=question)
+    await expect(citizen, "Your report was cancelled; nothing was sent.")
+    assert await draft_of(harness, citizen) is None
+
+
+async def test_the_summarys_cancel_asks_too(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_summary(citizen)
+    await citizen.press_button("✖️ Cancel")
+    question = await expect(citizen, "Discard this report?")
+    assert "your description" in text_of(question) and "photo" not in text_of(question)
+    await citizen.press_button("No, keep going", message=question)
+    summary = await expect(citizen, "OK, your report is kept.", "Your report")
+    assert "✅ Send report" in summary.buttons
+    draft = await draft_of(harness, citizen)
+    assert draft is not None and draft.step == "summary"
+    asked = next(m for m in citizen.messages if m.message_id == question.message_id)
+    assert asked.buttons == []  # answered: its buttons are gone
+
+
+async def test_a_discard_question_outrun_by_a_new_photo_keeps_the_draft(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_photos(citizen)
+    await citizen.send_command("cancel")
+    question = await expect(citizen, "Discard this report?")
+    await citizen.send_photo(png_image((1, 2, 3)))
+    await expect(citizen, "1 photo added")
+    await citizen.press_button("Yes, discard", message=question)
+    await expect(citizen, "That button is out of date")
+    assert await photos_in_draft(harness, citizen) == 1
+
+
+async def test_cancel_without_anything_to_lose_does_not_ask(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await open_report(citizen)
+    await citizen.send_command("cancel")
+    await expect(citizen, "Your report was cancelled; nothing was sent.")
+    assert await draft_of(harness, citizen) is None
+
+
+async def test_the_same_photo_twice_is_refused(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_photos(citizen)
+    photo = png_image((90, 90, 90))
+    await citizen.send_photo(photo)
+    await expect(citizen, "1 photo added")
+    await citizen.send_photo(photo)
+    await expect(citizen, "You already added this photo.")
+    await citizen.send_photo(png_image((91, 90, 90)))
+    await expect(citizen, "2 photos added")
+    assert await photos_in_draft(harness, citizen) == 2
+
+
+async def test_at_the_photo_limit_the_bot_says_so_and_what_next(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_photos(citizen)
+    for shade in range(4):
+        await citizen.send_photo(png_image((shade * 50, 0, 0)))
+        await expect(citizen, f"{shade + 1} photo")
+    await citizen.send_photo(png_image((0, 0, 250)))
+    full = await expect(citizen, "5 photos added")
+    assert text_of(full) == (
+        "5 photos added: that is as many as a report can hold. "
+        "Press «✅ Done with photos» to continue."
+    )
+    await citizen.send_photo(png_image((0, 250, 0)))
+    refused = await expect(citizen, "can hold 5 photos")
+    assert "This one was not added" in text_of(refused)
+    assert refused.buttons == ["✅ Done with photos"]
+    assert await photos_in_draft(harness, citizen) == 5
+    await citizen.press_button("✅ Done with photos", message=refused)
+    summary = await expect(citizen, "Your report")
+    assert "Photos: 5 photos" in text_of(summary)
+
+
+async def test_no_photos_is_said_in_words(harness: Harness) -> None:
+    citizen = harness.user("en")
+    await reach_summary(citizen)
+    summary = citizen.messages[-1]
+    assert "Photos: no photos" in text_of(summary)

@@ -69,6 +69,9 @@ async def test_every_part_can_be_edited_from_the_summary(harness: Harness) -> No
     summary = await expect(citizen, "Your report")
     assert "KAD-HC-004" in text_of(summary) and "left the site in March" in text_of(summary)
     await citizen.press_button("✖️ Cancel")
+    await citizen.press_button(
+        "Yes, discard", message=await expect(citizen, "Discard this report?")
+    )
     await expect(citizen, "Your report was cancelled")
 
 

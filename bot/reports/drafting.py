@@ -128,6 +128,12 @@ class DraftView:
     def reference(self) -> str | None:
         return self.data.get("reference")
 
+    @property
+    def holds_work(self) -> bool:
+        """Whether cancelling would lose something the citizen made: photos, a description
+        (text or voice) or a location. A commitment and a kind are chosen again in two taps."""
+        return bool(self.photos or self.text or self.voice or self.location)
+
 
 @dataclass(frozen=True)
 class CitizenState:
@@ -191,7 +197,13 @@ class LocationOutsideRegion(DraftError):
 
 
 class TooManyPhotos(DraftError):
-    pass
+    def __init__(self, view: DraftView) -> None:
+        super().__init__(view.step)
+        self.view = view
+
+
+class DuplicatePhoto(DraftError):
+    """The same photo again: the same Telegram file, or the same picture once cleaned."""
 
 
 class UnknownCommitment(DraftError):
@@ -301,7 +313,9 @@ async def begin(
         return _view(draft), False
 
 
-async def cancel(services: Services, telegram_user_id: int) -> bool:
+async def cancel(services: Services, telegram_user_id: int, version: int | None = None) -> bool:
+    """Throw the draft away; False if there was none. With `version` (a confirmation button),
+    a draft that changed since the button was drawn is kept (StaleButton)."""
     async with services.db.write() as session:
         citizen = await citizens.by_telegram_id(session, telegram_user_id)
         if citizen is None:
@@ -309,6 +323,8 @@ async def cancel(services: Services, telegram_user_id: int) -> bool:
         draft = await drafts.for_update(session, citizen.id)
         if draft is None or draft.step == Step.SENT:
             return False
+        if version is not None and draft.version != version:
+            raise StaleButton(_view(draft))
         await drafts.remove(session, citizen.id)
         return True
 
@@ -413,10 +429,10 @@ async def add_photo(
         draft = await _locked_draft(session, citizen, steps={Step.PHOTOS})
         data = dict(draft.data)
         photos = list(data.get("photos", []))
-        if any(p["unique_id"] == file_unique_id for p in photos):
-            return _view(draft)  # the same photo delivered twice
+        if any(p["unique_id"] == file_unique_id or p["sha256"] == image.sha256 for p in photos):
+            raise DuplicatePhoto()
         if len(photos) >= MAX_PHOTOS:
-            raise TooManyPhotos()
+            raise TooManyPhotos(_view(draft))
         await media.store(
             session, image.sha256, image.mime_type, image.width, image.height, image.content
         )
