@@ -9,6 +9,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
+from bot.app.bot_api import BotApiRequest
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.core.services import BotContext, Services
 
@@ -47,9 +48,8 @@ def build_application(
         .rate_limiter(rate_limiter(settings.max_messages_per_second))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext))
-        .connection_pool_size(64)
-        .pool_timeout(30.0)
-        .get_updates_connection_pool_size(2)
+        .request(BotApiRequest(connection_pool_size=64, pool_timeout=30.0))
+        .get_updates_request(BotApiRequest(connection_pool_size=2))
         .build()
     )
     application.bot_data["services"] = services
