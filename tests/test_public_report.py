@@ -38,6 +38,7 @@ from tests.support.agency_channels import (
     staff,
     submit,
 )
+from tests.support.geo import metres_between
 from tests.support.harness import Harness
 
 WRITTEN = "water pours onto the road"  # in the text as the citizen wrote it (tests/support)
@@ -223,13 +224,6 @@ async def test_webhooks_share_one_session_closed_with_the_bot(
     assert sessions_opened[0].closed and not http.opened
     with pytest.raises(RuntimeError):
         http.session()
-
-
-def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Equirectangular distance, exact enough at a few kilometres."""
-    dy = (a[0] - b[0]) * 111_320
-    dx = (a[1] - b[1]) * 111_320 * math.cos(math.radians((a[0] + b[0]) / 2))
-    return math.hypot(dx, dy)
 
 
 @pytest.mark.parametrize("grid", [10.0, 100.0, 1000.0])

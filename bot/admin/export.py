@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,11 +20,10 @@ from sqlalchemy import Row
 
 from bot.admin.common import AdminError, UsageError, admin_command, open_database
 from bot.core.settings import Settings
-from bot.reports import public
-from bot.reports.lifecycle import PUBLIC, Status
+from bot.reports import public, selection
+from bot.reports.lifecycle import PUBLIC
+from bot.reports.selection import Selection
 from storage.db import Database
-from storage.queries import agencies as agency_queries
-from storage.queries import commitments as commitment_queries
 from storage.queries.exports import ReportFilter, stream_reports
 
 PUBLIC_FIELDS = public.FIELD_NAMES  # declared in bot/reports/public.py
@@ -60,38 +60,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(handler=run_export)
 
 
-def statuses(wanted: list[str] | None, include_private: bool) -> frozenset[str]:
-    known = {s.value for s in Status}
-    allowed = known if include_private else {s.value for s in PUBLIC}
-    if not wanted:
-        return frozenset(allowed)
-    chosen = {s.strip().lower() for item in wanted for s in item.split(",") if s.strip()}
-    for status in sorted(chosen):
-        if status not in known:
-            raise UsageError(
-                f"--status: unknown status {status!r}; known: {', '.join(sorted(known))}"
-            )
-        if status not in allowed:
-            raise UsageError(
-                f"--status: {status} is not public; add --include-private to export it"
-            )
-    return frozenset(chosen)
-
-
-def moment(raw: str, option: str, *, end: bool) -> datetime:
-    """A date (a whole day: --until includes it) or an ISO date-time (UTC unless it says)."""
-    text = raw.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option}: expected a date such as 2024-01-31, got {raw!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _private(row: Row) -> dict[str, Any]:
     """--include-private: the internal citizen id and the text as written."""
     return {"citizen_id": row.citizen_id, "original_text": row.text}
@@ -112,36 +80,43 @@ async def export_reports(
         return await public.write_csv(rows, out, audience, extra)
 
 
-async def _filter(db: Database, args: argparse.Namespace) -> ReportFilter:
-    since = moment(args.since, "--since", end=False) if args.since else None
-    until = moment(args.until, "--until", end=True) if args.until else None
-    if since and until and since >= until:
-        raise UsageError("--since must come before --until")
-    commitment_id = agency_id = None
-    async with db.read() as session:
-        if args.commitment:
-            commitment = await commitment_queries.by_code(session, args.commitment.strip())
-            if commitment is None:
-                raise AdminError(f"unknown commitment {args.commitment!r}")
-            commitment_id = commitment.id
-        if args.agency:
-            agency = await agency_queries.by_code(session, args.agency.strip())
-            if agency is None:
-                raise AdminError(f"unknown agency {args.agency!r}; see: agencies list")
-            agency_id = agency.id
-    return ReportFilter(
-        statuses=statuses(args.status, args.include_private),
-        commitment_id=commitment_id,
-        agency_id=agency_id,
-        since=since,
-        until=until,
-        include_citizen=args.include_private,
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(
+        commitment=args.commitment,
+        agency=args.agency,
+        statuses=tuple(args.status or ()),
+        since=args.since,
+        until=args.until,
+        include_private=args.include_private,
     )
+
+
+def _cli_spelling(name: str) -> str:
+    return f"--{name}"
+
+
+@contextmanager
+def _as_usage_errors() -> Iterator[None]:
+    """The selection's errors in the command line's words, with its hints."""
+    try:
+        yield
+    except selection.UnknownCode as unknown:
+        hint = "; see: agencies list" if str(unknown).startswith("unknown agency") else ""
+        raise AdminError(f"{unknown}{hint}") from None
+    except selection.SelectionError as error:
+        hint = "; add --include-private to export it" if error.private else ""
+        raise UsageError(f"{error}{hint}") from None
+
+
+async def _filter(db: Database, args: argparse.Namespace) -> ReportFilter:
+    with _as_usage_errors():
+        return await selection.report_filter(db, _selection(args), _cli_spelling)
 
 
 @admin_command
 async def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    statuses(args.status, args.include_private)  # fail on a bad status before touching files
+    with _as_usage_errors():  # a bad status fails before the database is opened
+        selection.statuses(args.status, args.include_private, _cli_spelling)
     grid = settings.public_location_grid_m
     async with open_database(settings) as db:
         where = await _filter(db, args)

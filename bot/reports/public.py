@@ -14,9 +14,10 @@ need to fix things. `location` below is the one place where this is decided.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-from collections.abc import AsyncIterable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
@@ -192,24 +193,57 @@ def record(report: ReportSource, audience: Audience) -> dict[str, Any]:
 Extra = tuple[Sequence[str], Callable[[Any], Mapping[str, Any]]]
 
 
+CHUNK_CHARS = 64 * 1024  # text handed on at a time: a few hundred rows, whatever the total
+
+
+@dataclass
+class Tally:
+    """How many reports a stream of text held, known once it is consumed."""
+
+    reports: int = 0
+
+
+async def csv_text(
+    rows: AsyncIterable[ReportSource],
+    audience: Audience,
+    extra: Extra | None = None,
+    tally: Tally | None = None,
+) -> AsyncIterator[str]:
+    """The open-data CSV (header, then one line per report), in chunks of about CHUNK_CHARS."""
+    names, more = extra if extra is not None else ((), None)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow((*FIELD_NAMES, *names))
+    async for row in rows:
+        values = record(row, audience)
+        if more is not None:
+            values |= more(row)
+        writer.writerow([values[name] for name in (*FIELD_NAMES, *names)])
+        if tally is not None:
+            tally.reports += 1
+        if buffer.tell() >= CHUNK_CHARS:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
 async def write_csv(
     rows: AsyncIterable[ReportSource],
     out: TextIO,
     audience: Audience,
     extra: Extra | None = None,
 ) -> int:
-    """The open-data CSV (header, then one line per report); returns how many reports."""
-    names, more = extra if extra is not None else ((), None)
-    writer = csv.writer(out)
-    writer.writerow((*FIELD_NAMES, *names))
-    count = 0
-    async for row in rows:
-        values = record(row, audience)
-        if more is not None:
-            values |= more(row)
-        writer.writerow([values[name] for name in (*FIELD_NAMES, *names)])
-        count += 1
-    return count
+    """The open-data CSV written to `out`; returns how many reports."""
+    tally = Tally()
+    async for text in csv_text(rows, audience, extra, tally):
+        out.write(text)
+    return tally.reports
 
 
 def geojson_feature(
@@ -231,21 +265,40 @@ def geojson_feature(
     }
 
 
+async def geojson_text(
+    rows: AsyncIterable[ReportSource],
+    audience: Audience,
+    extra: Callable[[Any], Mapping[str, Any]] | None = None,
+    tally: Tally | None = None,
+) -> AsyncIterator[str]:
+    """A FeatureCollection, feature by feature, in chunks of about CHUNK_CHARS."""
+    parts = ['{"type": "FeatureCollection", "features": [\n']
+    size, count = len(parts[0]), 0
+    async for row in rows:
+        feature = geojson_feature(row, audience, extra(row) if extra is not None else None)
+        part = (",\n" if count else "") + json.dumps(feature, ensure_ascii=False)
+        parts.append(part)
+        size, count = size + len(part), count + 1
+        if tally is not None:
+            tally.reports += 1
+        if size >= CHUNK_CHARS:
+            yield "".join(parts)
+            parts, size = [], 0
+    parts.append("\n]}\n")
+    yield "".join(parts)
+
+
 async def write_geojson(
     rows: AsyncIterable[ReportSource],
     out: TextIO,
     audience: Audience,
     extra: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> int:
-    """A FeatureCollection written feature by feature; returns how many."""
-    out.write('{"type": "FeatureCollection", "features": [\n')
-    count = 0
-    async for row in rows:
-        feature = geojson_feature(row, audience, extra(row) if extra is not None else None)
-        out.write((",\n" if count else "") + json.dumps(feature, ensure_ascii=False))
-        count += 1
-    out.write("\n]}\n")
-    return count
+    """The FeatureCollection written to `out`; returns how many features."""
+    tally = Tally()
+    async for text in geojson_text(rows, audience, extra, tally):
+        out.write(text)
+    return tally.reports
 
 
 def agency_document(

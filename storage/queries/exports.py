@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commitment, Report
+
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True)
@@ -41,18 +43,9 @@ def report_columns() -> list[Any]:
     ]
 
 
-async def stream_reports(
-    session: AsyncSession, where: ReportFilter, batch_size: int = 1000
-) -> AsyncIterator[Row]:
-    """Rows of report_columns()[, citizen_id]; at most `batch_size` rows are held at a time."""
-    columns = report_columns()
-    if where.include_citizen:
-        columns.append(Report.citizen_id)
-    query = (
-        select(*columns)
-        .join(Commitment, Commitment.id == Report.commitment_id)
-        .where(Report.status.in_(sorted(where.statuses)))
-        .order_by(Report.id)
+def _filtered(query: Select[*Columns], where: ReportFilter) -> Select[*Columns]:
+    query = query.join(Commitment, Commitment.id == Report.commitment_id).where(
+        Report.status.in_(sorted(where.statuses))
     )
     if where.commitment_id is not None:
         query = query.where(Report.commitment_id == where.commitment_id)
@@ -62,7 +55,27 @@ async def stream_reports(
         query = query.where(Report.created_at >= where.since)
     if where.until is not None:
         query = query.where(Report.created_at < where.until)
+    return query
+
+
+async def stream_reports(
+    session: AsyncSession, where: ReportFilter, batch_size: int = 1000
+) -> AsyncIterator[Row]:
+    """Rows of report_columns()[, citizen_id]; at most `batch_size` rows are held at a time."""
+    columns = report_columns()
+    if where.include_citizen:
+        columns.append(Report.citizen_id)
+    query = _filtered(select(*columns), where).order_by(Report.id)
     result = await session.stream(query.execution_options(yield_per=batch_size))
     async for partition in result.partitions():
         for row in partition:
             yield row
+
+
+async def fingerprint(session: AsyncSession, where: ReportFilter) -> tuple[int, datetime | None]:
+    """How many reports match and when the latest of them changed: what a download's ETag and
+    Last-Modified are made of (a report that leaves the set lowers the count, one that joins
+    it is the latest change)."""
+    query = _filtered(select(func.count(Report.id), func.max(Report.updated_at)), where)
+    count, latest = (await session.execute(query)).one()
+    return int(count or 0), latest

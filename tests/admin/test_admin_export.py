@@ -16,10 +16,12 @@ import pytest
 from admin_support import CliResult, ReportSpec, assert_one_line_error, migrate, rows, seed
 from sqlalchemy import insert
 
-from bot.admin.export import PUBLIC_FIELDS, export_reports, statuses
+from bot.admin.export import PUBLIC_FIELDS, export_reports
+from bot.reports.selection import statuses
 from storage.db import Database
 from storage.models import Citizen, Commitment, Report
 from storage.queries.exports import ReportFilter
+from tests.support.geo import metres_between
 
 Cli = Callable[..., CliResult]
 PUBLIC = ["published", "acknowledged", "in_progress", "reopened", "resolved", "duplicate",
@@ -91,14 +93,6 @@ def test_include_private_adds_internal_citizen_id_and_every_status(
     assert str(CITIZEN_TELEGRAM_ID) not in result.out
     # Never for publication: the exact point, as the agency gets it.
     assert (records[0]["latitude"], records[0]["longitude"]) == ("10.5", "7.4")
-
-
-def metres_between(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Equirectangular distance, exact enough at a few hundred metres."""
-    mean = math.radians((a[0] + b[0]) / 2)
-    dy = (a[0] - b[0]) * 111_320
-    dx = (a[1] - b[1]) * 111_320 * math.cos(mean)
-    return math.hypot(dx, dy)
 
 
 def assert_coarse(shown: tuple[float, float], exact: tuple[float, float], grid_m: float) -> None:
