@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -82,6 +83,51 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _WriterQueue:
+    """This process's SQLite writers, one at a time and in order of arrival, except that an
+    urgent writer goes before every ordinary one still waiting (it waits only for the writer
+    that holds the lock now)."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._ordinary: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return sum(not f.done() for f in (*self._urgent, *self._ordinary))
+
+    async def acquire(self, *, urgent: bool) -> None:
+        if not self._busy and self.waiting == 0:
+            self._busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._ordinary).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the lock was handed over just as this writer gave up
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._ordinary):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # handed over: the queue stays busy
+                    return
+        self._busy = False
+
+    @asynccontextmanager
+    async def turn(self, *, urgent: bool) -> AsyncIterator[None]:
+        await self.acquire(urgent=urgent)
+        try:
+            yield
+        finally:
+            self.release()
+
+
 class Database:
     """The engine plus the two session factories the rest of the bot uses."""
 
@@ -100,7 +146,7 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
             self.write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        self._sqlite_writer = _WriterQueue() if self.is_sqlite else None
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -111,8 +157,12 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits at the end, or rolls back on any exception."""
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits at the end, or rolls back on any exception.
+
+        urgent: for recording what Telegram has just accepted (the outbox); on SQLite it goes
+        before this process's other waiting writers, so the time between Telegram's answer and
+        the commit is one transaction's wait at most, not the whole queue's."""
         if self._sqlite_writer is None:
             async with self._write_sessions() as session, session.begin():
                 yield session
@@ -120,8 +170,17 @@ class Database:
         # SQLite has one writer at a time. Queue this process's writers here, in order and
         # without sleeping; SQLite's busy handler (which polls with growing sleeps) is then
         # only needed between processes.
-        async with self._sqlite_writer, self._write_sessions() as session, session.begin():
+        async with (
+            self._sqlite_writer.turn(urgent=urgent),
+            self._write_sessions() as session,
+            session.begin(),
+        ):
             yield session
+
+    @property
+    def writers_waiting(self) -> int:
+        """How many of this process's writers wait for SQLite's write lock (0 on PostgreSQL)."""
+        return self._sqlite_writer.waiting if self._sqlite_writer is not None else 0
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -248,6 +250,13 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    # A message sent in parts (a card's voice note, photos, then its text): what Telegram has
+    # accepted so far ({"parts": {name: {"ids": [...]} or {"lost": why}}}), so a retry resumes
+    # after the last accepted part instead of sending it again.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Failed tries of the part in hand (the whole message, if it has one part): the retry
+    # schedule counts these, and they start again at 0 when a part is accepted or given up.
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # --- Issue 7: admin command line (officials, roles, invites) ---------------------------------
@@ -320,6 +329,9 @@ class ModerationCard(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Parts of the card Telegram refused for good: the card says so each time it is drawn.
+    photos_lost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    voice_lost: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModeratorPrompt(Base):

@@ -1,17 +1,24 @@
-"""Telegram misbehaving while the agency's answer goes out to everyone who follows a report: a
-share of 5xx answers and 429s with retry_after. Every follower still hears it exactly once."""
+"""Telegram misbehaving: a share of 5xx answers and 429s with retry_after while the agency's answer
+goes out to everyone who follows a report (every follower still hears it exactly once), and faults
+on the parts of a moderation card (each part is posted once, and a part Telegram will not take is
+left out without losing the card)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
+from emulator import BotMessage, SimulatedGroup, SimulatedUser
 from storage.models import Citizen, OutboxMessage, Report, ReportSupporter
+from tests.support.agency_channels import outbox_rows
 from tests.support.clock import Clock
-from tests.support.conversation import expect
+from tests.support.conversation import expect, reference_in, text_of
+from tests.support.flows import open_report
 from tests.support.harness import Harness
 from tests.test_agency_answers import STAFF_CHAT, join_as_official, report_and_approve
 
@@ -85,3 +92,158 @@ async def test_notices_survive_5xx_and_429(harness: Harness) -> None:
     assert any(r.attempts > 1 for r in resolved_rows), "some notices needed a retry"
     calls = harness.emulator.calls[since:]
     assert any(c.status == 502 for c in calls) and any(c.status == 429 for c in calls)
+
+
+# --- a moderation card in parts: voice note, photos, text -------------------------------------------
+
+RED, GREEN, BLUE = (200, 40, 40), (40, 200, 40), (40, 40, 200)
+
+
+def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def panorama(color: tuple[int, int, int]) -> bytes:
+    """A picture Telegram takes as a file but refuses as a photo (aspect ratio over 20)."""
+    return png(color, (2100, 100))
+
+
+def colour_of(data: bytes) -> tuple[int, int, int]:
+    pixel = Image.open(io.BytesIO(data)).convert("RGB").getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    return pixel[0], pixel[1], pixel[2]
+
+
+async def report_with_media(
+    citizen: SimulatedUser, photos: list[bytes], *, voice: bool = True
+) -> str:
+    """A report told by voice note, with photos (a panorama goes as a file, as phones send it)."""
+    await open_report(citizen)
+    if voice:
+        await citizen.send_voice(b"OggS" + bytes(300), duration=9)
+    else:
+        await citizen.send_text("The drainage channel beside the market is blocked again.")
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    await expect(citizen, "Add photos")
+    for n, data in enumerate(photos, start=1):
+        if Image.open(io.BytesIO(data)).width > 1000:
+            await citizen.send_document(data, file_name="panorama.png", mime_type="image/png")
+        else:
+            await citizen.send_photo(data)
+        await expect(citizen, f"{n} photo")
+    await citizen.press_button("✅ Done with photos")
+    await expect(citizen, "Your report")
+    await citizen.press_button("✅ Send report")
+    return reference_in(await expect(citizen, "Reference:"))
+
+
+async def deliver_card(harness: Harness, clock: Clock, rounds: int = 12) -> OutboxMessage:
+    """Drive the stopped dispatcher by hand until the card is sent or failed, stepping the clock
+    past each retry delay."""
+    dispatcher = harness.runner.dispatcher
+    for _ in range(rounds):
+        await dispatcher.drain_once()
+        rows = await outbox_rows(harness, "moderation_card")
+        assert len(rows) == 1
+        if rows[0].status != "pending":
+            return rows[0]
+        clock.now += timedelta(hours=6)
+    raise AssertionError(f"card still pending: {rows[0].last_error}")
+
+
+def staff_view(
+    group: SimulatedGroup, reference: str
+) -> tuple[int, list[tuple[int, ...]], list[BotMessage]]:
+    """What moderators see: voice notes, the colours of the photos (album or single), the cards."""
+    voices = sum(m.kind == "voice" for m in group.messages)
+    photos = [
+        colour_of(data)
+        for m in group.messages
+        if m.kind in ("photo", "media_group")
+        for data in m.media
+    ]
+    cards = [m for m in group.messages if reference in (m.text or "")]
+    return voices, photos, cards
+
+
+async def start_by_hand(harness: Harness) -> tuple[Clock, SimulatedGroup]:
+    clock = Clock()
+    harness.services.clock = clock
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    await harness.runner.dispatcher.stop()  # driven by hand, with the clock
+    return clock, group
+
+
+async def test_card_parts_are_each_posted_once_across_retries(harness: Harness) -> None:
+    """The album fails with a 502, then the card's text does: the retries resume after what
+    Telegram took, so the voice note and each photo are posted once, then the card once."""
+    clock, group = await start_by_hand(harness)
+    reference = await report_with_media(harness.user("en"), [png(RED), png(GREEN), png(BLUE)])
+    dispatcher = harness.runner.dispatcher
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendMediaGroup"}, limit=1)
+    await dispatcher.drain_once()
+    assert staff_view(group, reference)[:2] == (1, [])  # the voice note went, the album did not
+    clock.now += timedelta(seconds=6)
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendMessage"}, limit=1)
+    await dispatcher.drain_once()
+    assert staff_view(group, reference)[:2] == (1, [RED, GREEN, BLUE])
+    assert not staff_view(group, reference)[2]
+    clock.now += timedelta(seconds=6)
+    harness.emulator.faults.clear()
+    row = await deliver_card(harness, clock)
+    assert (row.status, row.attempts) == ("sent", 3)
+    voices, photos, cards = staff_view(group, reference)
+    assert (voices, photos, len(cards)) == (1, [RED, GREEN, BLUE], 1)
+    assert "could not be posted" not in text_of(cards[0])
+    album = next(m for m in group.messages if m.kind == "media_group")
+    assert cards[0].reply_to_message_id == album.message_id  # the card answers its photos
+
+
+async def test_a_photo_telegram_refuses_is_left_out_and_the_card_says_so(
+    harness: Harness,
+) -> None:
+    """Telegram refuses the album for the panorama in it (400 PHOTO_INVALID_DIMENSIONS); the
+    photos are then tried one by one (the first after a 502), the panorama is left out, and the
+    card is posted all the same, saying a photo is missing."""
+    clock, group = await start_by_hand(harness)
+    reference = await report_with_media(
+        harness.user("en"), [png(RED), panorama(GREEN), png(BLUE)], voice=False
+    )
+    since = len(harness.emulator.calls)
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendPhoto"}, limit=1)
+    row = await deliver_card(harness, clock)
+    harness.emulator.faults.clear()
+    assert row.status == "sent"
+    voices, photos, cards = staff_view(group, reference)
+    assert (voices, photos, len(cards)) == (0, [RED, BLUE], 1)
+    assert "1 photo could not be posted" in text_of(cards[0])
+    refusals = [c for c in harness.emulator.calls[since:] if c.status == 400]
+    assert [c.method for c in refusals] == ["sendMediaGroup", "sendPhoto"]
+    assert all("PHOTO_INVALID_DIMENSIONS" in (c.description or "") for c in refusals)
+    # The note stays when the card is redrawn after a moderator's action.
+    moderator = harness.user("en", first_name="Ada")
+    group.add_member(moderator, "administrator")
+    harness.runner.dispatcher.start()
+    await moderator.press_button("✅ Approve", message=cards[0])
+    redrawn = await expect(group, "Approved by", timeout=15)
+    assert "1 photo could not be posted" in text_of(redrawn)
+
+
+async def test_parts_whose_tries_run_out_are_left_out_and_the_card_goes(
+    harness: Harness,
+) -> None:
+    """Telegram answers every sendVoice and sendMediaGroup with a 502: when their tries run out
+    the card is posted without them, saying what is missing, instead of never at all."""
+    clock, group = await start_by_hand(harness)
+    reference = await report_with_media(harness.user("en"), [png(RED), png(GREEN)])
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendVoice", "sendMediaGroup"})
+    row = await deliver_card(harness, clock, rounds=20)
+    harness.emulator.faults.clear()
+    assert row.status == "sent"
+    voices, photos, cards = staff_view(group, reference)
+    assert (voices, photos, len(cards)) == (0, [], 1)
+    assert "the voice note could not be posted" in text_of(cards[0])
+    assert "2 photos could not be posted" in text_of(cards[0])

@@ -50,6 +50,7 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
         supporters = await queries.supporter_count(session, report.id)
         history = await report_queries.events(session, report.id)
         questions = await queries.questions_of(session, report.id)
+        posted = await queries.card_of(session, report.id)
         targets = {}
         if report.duplicate_of_id is not None:
             targets[report.duplicate_of_id] = await queries.reference_of(
@@ -58,10 +59,29 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
     candidates = await _duplicate_candidates(services, report)
     with use_locale(services.settings.staff_locale):
         text = _card_text(services, report, supporters, history, questions, candidates)
+        if posted is not None:
+            note = lost_parts_note(posted.photos_lost, posted.voice_lost)
+            text = f"{text}\n{note}" if note else text
         markup = _card_markup(report, menu, candidates)
     return Card(
         report.id, text, markup, [p.content_sha256 for p in report.photos], report.voice_file_id
     )
+
+
+def lost_parts_note(photos_lost: int, voice_lost: bool) -> str | None:
+    """What a card says about its parts Telegram would not take, in the current locale."""
+    notes = []
+    if voice_lost:
+        notes.append(_("the voice note could not be posted"))
+    if photos_lost:
+        notes.append(
+            ngettext(
+                "{n} photo could not be posted", "{n} photos could not be posted", photos_lost
+            ).format(n=photos_lost)
+        )
+    if not notes:
+        return None
+    return _("⚠️ Not shown here: {what}.").format(what="; ".join(notes))
 
 
 async def _duplicate_candidates(services: Services, report: Report) -> list[NearbyReport]:

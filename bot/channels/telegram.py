@@ -1,14 +1,19 @@
 """Senders for the outbox: each renders its message in the reader's language and sends it.
 
 Photos leave the bot only as the cleaned bytes stored at intake (no EXIF, no GPS), never as the
-citizen's original Telegram file.
+citizen's original Telegram file. A card goes out in parts (voice note, photos, text), each part
+recorded as Telegram accepts it (see _send_card).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from html import escape
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     Bot,
     ForceReply,
@@ -16,16 +21,18 @@ from telegram import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     Message,
+    ReplyParameters,
 )
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.catalog.commitments import title_of
 from bot.channels.agency_senders import build_agency_senders
 from bot.channels.buttons import fix_button
-from bot.channels.cards import Card, build_card, build_official_card
+from bot.channels.cards import Card, build_card, build_official_card, lost_parts_note
 from bot.core.services import Services
 from bot.digests.delivery import digest_senders
 from bot.i18n.translate import _, choose_locale, use_locale
-from bot.outbox.dispatcher import Outgoing, PermanentFailure, Sender
+from bot.outbox.dispatcher import OnSent, Outgoing, Parts, PermanentFailure, Sender
 from bot.outbox.queue import Kind
 from bot.reports.lifecycle import Status, status_label
 from bot.reports.moderation import REJECT_REASONS
@@ -50,7 +57,7 @@ class TelegramSenders:
         self._services = services
         self._bot = bot
 
-    async def moderation_card(self, message: Outgoing) -> None:
+    async def moderation_card(self, message: Outgoing) -> OnSent | None:
         chat_id = self._services.settings.moderator_chat_id
         if chat_id is None:
             raise PermanentFailure("MODERATOR_CHAT_ID is not set")
@@ -59,15 +66,27 @@ class TelegramSenders:
             existing = await queries.card_of(session, report_id)
         if existing is not None:  # sent before a crash: bring it up to date instead
             await self.card_refresh(message)
-            return
+            return None
         card = await build_card(self._services, report_id)
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
-        posted = await _send_card(self._bot, self._services, chat_id, card)
-        async with self._services.db.write() as session:
+        with use_locale(self._services.settings.staff_locale):
+            posted = await _send_card(self._bot, self._services, chat_id, card, message.parts)
+        services = self._services
+
+        async def record(session: AsyncSession) -> None:
+            # In the transaction that marks the card sent: no moment when it is out but unknown.
             await queries.save_card(
-                session, report_id, chat_id, posted.message_id, self._services.clock()
+                session,
+                report_id,
+                chat_id,
+                posted.message_id,
+                services.clock(),
+                photos_lost=posted.photos_lost,
+                voice_lost=posted.voice_lost,
             )
+
+        return record
 
     async def card_refresh(self, message: Outgoing) -> None:
         report_id = int(message.payload["report_id"])
@@ -133,7 +152,8 @@ class TelegramSenders:
         card = await build_official_card(self._services, int(payload["report_id"]), locale)
         if card is None:
             raise PermanentFailure(f"report {payload['report_id']} is gone")
-        await _send_card(self._bot, self._services, chat_id, card)
+        with use_locale(locale):
+            await _send_card(self._bot, self._services, chat_id, card, message.parts)
 
     async def fix_check(self, message: Outgoing) -> None:
         report_id = int(message.payload["report_id"])
@@ -216,26 +236,104 @@ def status_notice_text(reference: str, payload: dict[str, Any]) -> str:
     )
 
 
-async def _send_card(bot: Bot, services: Services, chat_id: int, card: Card) -> Message:
-    """The voice note and the cleaned photos first, then the card answering them."""
-    reply_to = None
+@dataclass(frozen=True)
+class PostedCard:
+    message_id: int  # the card's text, which carries the buttons
+    photos_lost: int  # photos Telegram refused for good, or whose tries ran out
+    voice_lost: bool
+
+
+async def _send_card(
+    bot: Bot, services: Services, chat_id: int, card: Card, parts: Parts
+) -> PostedCard:
+    """The voice note and the cleaned photos first, then the card answering them.
+
+    Each part is recorded as soon as Telegram accepts it, and a retry starts after the last one
+    recorded: nothing is posted twice. A part Telegram refuses for good (or that runs out of
+    tries) is left out, and the card says so (in the current locale)."""
+    media: list[int] = []
     if card.voice_file_id:
         # Voice notes are forwarded as recorded: the reader listens to them here.
-        voice = await bot.send_voice(chat_id, card.voice_file_id)
-        reply_to = voice.message_id
+        voice = card.voice_file_id
+        ids = await _part(parts, "voice", lambda: _ids(bot.send_voice(chat_id, voice)))
+        media = ids or media
+    photos_lost = 0
     if card.photo_hashes:
-        photos = await _photo_bytes(services, card.photo_hashes[:MAX_ALBUM])
-        if len(photos) == 1:
-            sent = [await bot.send_photo(chat_id, photos[0])]
-        else:
-            sent = list(await bot.send_media_group(chat_id, [InputMediaPhoto(p) for p in photos]))
-        reply_to = sent[0].message_id
-    return await bot.send_message(
-        chat_id, card.text, reply_markup=card.markup, reply_to_message_id=reply_to
-    )
+        photo_ids, photos_lost = await _send_photos(
+            bot, services, chat_id, card.photo_hashes[:MAX_ALBUM], parts
+        )
+        media = photo_ids or media
+    voice_lost = parts.lost("voice")
+    text = card.text
+    note = lost_parts_note(photos_lost, voice_lost)
+    if note:
+        text = f"{text}\n{note}"
+    reply = ReplyParameters(media[0], allow_sending_without_reply=True) if media else None
+    sent = await bot.send_message(chat_id, text, reply_markup=card.markup, reply_parameters=reply)
+    return PostedCard(sent.message_id, photos_lost, voice_lost)
 
 
-async def _photo_bytes(services: Services, hashes: list[str]) -> list[bytes]:
+async def _send_photos(
+    bot: Bot, services: Services, chat_id: int, hashes: list[str], parts: Parts
+) -> tuple[list[int], int]:
+    """(the message ids of the photos posted, how many could not be): one album when there
+    are several; an album Telegram refuses is tried photo by photo, to leave out only the
+    photos it will not take."""
+    unique = list(dict.fromkeys(hashes))
+    files = await _photo_bytes(services, unique)
+    lost = len(unique) - len(files)  # deleted since (a moderator hid it, or the schedule did)
+    if not files:
+        return [], lost
+    if len(files) == 1:
+        ((sha, data),) = files.items()
+        ids = await _part(parts, f"photo:{sha}", partial(_send_photo, bot, chat_id, data))
+        return ids or [], lost + (ids is None)
+    album = [InputMediaPhoto(data) for data in files.values()]
+    ids = await _part(parts, "album", lambda: _ids(bot.send_media_group(chat_id, album)))
+    if ids is not None:
+        return ids, lost
+    if not parts.done["album"].get("refused"):
+        return [], lost + len(files)  # its tries ran out: Telegram is not taking photos now
+    posted: list[int] = []
+    for sha, data in files.items():
+        one = await _part(parts, f"photo:{sha}", partial(_send_photo, bot, chat_id, data))
+        posted.extend(one or [])
+        lost += one is None
+    return posted, lost
+
+
+async def _part(
+    parts: Parts, name: str, send: Callable[[], Awaitable[list[int]]]
+) -> list[int] | None:
+    """Send one optional part once: its message ids, or None if it is left out."""
+    if name in parts:
+        return parts.ids(name)
+    try:
+        ids = await send()
+    except (RetryAfter, Forbidden):
+        raise  # wait as Telegram asks; a bot removed from the chat cannot post the card either
+    except BadRequest as error:  # this part will never be taken (a photo's dimensions, ...)
+        await parts.give_up(name, repr(error), refused=True)
+        return None
+    except (TelegramError, OSError) as error:
+        if not parts.last_try:
+            raise  # a 5xx or a dropped connection: this part again, on the retry schedule
+        await parts.give_up(name, repr(error))
+        return None
+    await parts.accepted(name, ids)
+    return ids
+
+
+async def _send_photo(bot: Bot, chat_id: int, data: bytes) -> list[int]:
+    return [(await bot.send_photo(chat_id, data)).message_id]
+
+
+async def _ids(sending: Awaitable[Message | Sequence[Message]]) -> list[int]:
+    sent = await sending
+    return [m.message_id for m in sent] if isinstance(sent, Sequence) else [sent.message_id]
+
+
+async def _photo_bytes(services: Services, hashes: list[str]) -> dict[str, bytes]:
     async with services.db.read() as session:
-        files = [await media.get(session, sha) for sha in hashes]
-    return [f.content for f in files if f is not None]
+        files = {sha: await media.get(session, sha) for sha in hashes}
+    return {sha: f.content for sha, f in files.items() if f is not None}

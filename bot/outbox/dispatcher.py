@@ -1,7 +1,10 @@
 """The outbox dispatcher: delivers queued messages with retries, and survives restarts.
 
 A message is claimed with a lease, sent, then marked sent; if the process dies in between, the
-lease runs out and another dispatcher (or this one after a restart) sends it. Telegram's
+lease runs out and another dispatcher (or this one after a restart) sends it. A message in parts
+(a moderation card) records each part Telegram accepted as it goes, and a retry resumes after it;
+what the bot must remember about a sent message is written in the same transaction that marks it
+sent (OnSent), ahead of the process's other writers. Telegram's
 retry_after is honoured; a chat that blocked the bot or does not exist fails for good.
 """
 
@@ -11,10 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.core.services import Services
@@ -37,6 +41,56 @@ RETRY_DELAYS_BY_KIND: dict[str, tuple[int, ...]] = {
 LEASE = timedelta(seconds=120)
 
 
+# Writes a message's progress durably: (message id, progress) -> None.
+ProgressWriter = Callable[[int, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Parts:
+    """A message sent in parts (a card's voice note, photos, then its text): what earlier tries
+    got through, and the way to record each part as soon as Telegram has answered for it.
+
+    A retry resumes after the last recorded part; a part is never sent again once it is recorded
+    as accepted. `last_try` says the part in hand has used up its retry schedule."""
+
+    message_id: int = 0
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tries: int = 0
+    max_tries: int = len(RETRY_DELAYS)
+    writer: ProgressWriter | None = field(default=None, repr=False)
+
+    @property
+    def last_try(self) -> bool:
+        return self.tries >= self.max_tries
+
+    def ids(self, name: str) -> list[int] | None:
+        """The message ids Telegram gave the part, if it was accepted."""
+        entry = self.done.get(name)
+        return list(entry["ids"]) if entry is not None and "ids" in entry else None
+
+    def lost(self, name: str) -> bool:
+        return "lost" in self.done.get(name, {})
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.done
+
+    async def accepted(self, name: str, message_ids: list[int]) -> None:
+        await self._record(name, {"ids": message_ids})
+
+    async def give_up(self, name: str, why: str, *, refused: bool = False) -> None:
+        """Go on without this part: Telegram refused it for good (refused), or its tries ran
+        out."""
+        log.warning("outbox message %s: part %s left out: %s", self.message_id, name, why)
+        await self._record(name, {"lost": why[:300], "refused": refused})
+
+    async def _record(self, name: str, entry: dict[str, Any]) -> None:
+        if self.writer is None:
+            raise RuntimeError("these parts are not bound to an outbox message")
+        self.done[name] = entry
+        self.tries = 0  # the next part has its own schedule
+        await self.writer(self.message_id, {"parts": self.done})
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A claimed message, detached from the session that claimed it."""
@@ -46,6 +100,7 @@ class Outgoing:
     chat_id: int | None
     payload: dict[str, Any]
     attempts: int
+    parts: Parts = field(default_factory=Parts)
 
 
 class PermanentFailure(Exception):
@@ -56,7 +111,11 @@ class TemporaryFailure(Exception):
     """The other side failed this time (an HTTP 5xx, an SMTP 4xx): retry on the schedule."""
 
 
-Sender = Callable[[Outgoing], Awaitable[None]]
+# Done in the same transaction that marks the message sent: what the bot must remember about
+# it (a card's chat and message id), so there is no moment when it is sent but not recorded.
+OnSent = Callable[[AsyncSession], Awaitable[None]]
+# A sender may return an OnSent; a message in parts records each part through message.parts.
+Sender = Callable[[Outgoing], Awaitable[OnSent | None]]
 
 
 class OutboxDispatcher:
@@ -119,7 +178,23 @@ class OutboxDispatcher:
         now = self._services.clock()
         async with self._services.db.write() as session:
             rows = await queries.claim_due(session, now, now + LEASE, self._batch_size)
-            batch = [Outgoing(r.id, r.kind, r.chat_id, dict(r.payload), r.attempts) for r in rows]
+            batch = [
+                Outgoing(
+                    r.id,
+                    r.kind,
+                    r.chat_id,
+                    dict(r.payload),
+                    r.attempts,
+                    Parts(
+                        r.id,
+                        dict((r.progress or {}).get("parts", {})),
+                        r.tries,
+                        len(_delays(r.kind)),
+                        self._save_progress,
+                    ),
+                )
+                for r in rows
+            ]
         for position, message in enumerate(batch):
             if self._stopping:
                 # Hand the rest back at once instead of waiting for their leases to run out.
@@ -133,12 +208,17 @@ class OutboxDispatcher:
             for message in messages:
                 await queries.release(session, message.id)
 
+    async def _save_progress(self, message_id: int, progress: dict[str, Any]) -> None:
+        # Telegram has just accepted a part: record it before anything else waiting to write.
+        async with self._services.db.write(urgent=True) as session:
+            await queries.save_progress(session, message_id, progress)
+
     async def _deliver(self, message: Outgoing) -> None:
         sender = self._senders.get(message.kind)
         try:
             if sender is None:
                 raise PermanentFailure(f"no sender for kind {message.kind!r}")
-            await sender(message)
+            on_sent = await sender(message)
         except RetryAfter as error:
             await self._retry(message, _seconds(error.retry_after), f"429 retry after {error}")
         except (Forbidden, PermanentFailure) as error:
@@ -154,18 +234,24 @@ class OutboxDispatcher:
             log.exception("sending outbox message %s failed", message.id)
             await self._retry_later(message, repr(error))
         else:
-            await self._sent(message)
+            await self._sent(message, on_sent)
 
-    async def _sent(self, message: Outgoing) -> None:
-        async with self._services.db.write() as session:
+    async def _sent(self, message: Outgoing, on_sent: OnSent | None = None) -> None:
+        # Urgent: between Telegram's answer and this commit, a crash would send it again.
+        async with self._services.db.write(urgent=True) as session:
             await queries.mark_sent(session, message.id, self._services.clock())
+            if on_sent is not None:
+                await on_sent(session)
 
     async def _retry_later(self, message: Outgoing, error: str) -> None:
-        delays = RETRY_DELAYS_BY_KIND.get(message.kind, RETRY_DELAYS)
-        if message.attempts >= len(delays):
+        # The schedule counts the tries of the part in hand (of the whole message, if it is one
+        # part): a card whose photos took three tries gives its text the full schedule again.
+        delays = _delays(message.kind)
+        tries = message.parts.tries
+        if tries >= len(delays):
             await self._fail(message, error)
             return
-        await self._retry(message, delays[message.attempts], error)
+        await self._retry(message, delays[tries], error)
 
     async def _retry(self, message: Outgoing, delay_seconds: float, error: str) -> None:
         log.warning("outbox message %s (%s) will be retried: %s", message.id, message.kind, error)
@@ -177,6 +263,10 @@ class OutboxDispatcher:
         log.error("outbox message %s (%s) failed for good: %s", message.id, message.kind, error)
         async with self._services.db.write() as session:
             await queries.mark_failed(session, message.id, error)
+
+
+def _delays(kind: str) -> tuple[int, ...]:
+    return RETRY_DELAYS_BY_KIND.get(kind, RETRY_DELAYS)
 
 
 def _seconds(value: object) -> float:

@@ -53,17 +53,37 @@ async def card_of(session: AsyncSession, report_id: int) -> ModerationCard | Non
 
 
 async def save_card(
-    session: AsyncSession, report_id: int, chat_id: int, message_id: int, now: datetime
+    session: AsyncSession,
+    report_id: int,
+    chat_id: int,
+    message_id: int,
+    now: datetime,
+    *,
+    photos_lost: int | None = None,
+    voice_lost: bool | None = None,
 ) -> None:
+    """Where the report's card is now (a newer copy replaces the old); what Telegram would not
+    take of it is kept unless given."""
     card = await session.get(ModerationCard, report_id)
     if card is None:
+        if await session.get(Report, report_id) is None:
+            return  # deleted while its card was on its way: nothing to redraw later
         session.add(
             ModerationCard(
-                report_id=report_id, chat_id=chat_id, message_id=message_id, updated_at=now
+                report_id=report_id,
+                chat_id=chat_id,
+                message_id=message_id,
+                updated_at=now,
+                photos_lost=photos_lost or 0,
+                voice_lost=bool(voice_lost),
             )
         )
-    else:
-        card.chat_id, card.message_id, card.updated_at = chat_id, message_id, now
+        return
+    card.chat_id, card.message_id, card.updated_at = chat_id, message_id, now
+    if photos_lost is not None:
+        card.photos_lost = photos_lost
+    if voice_lost is not None:
+        card.voice_lost = voice_lost
 
 
 # --- moderators' replies ----------------------------------------------------------------------------

@@ -93,7 +93,18 @@ async def mark_retry(
             locked_until=None,
             last_error=error[:2000],
             attempts=OutboxMessage.attempts + 1,
+            tries=OutboxMessage.tries + 1,
         )
+    )
+
+
+async def save_progress(session: AsyncSession, message_id: int, progress: dict[str, Any]) -> None:
+    """Record the parts Telegram has accepted (or refused for good) so far; the next part starts
+    its tries from 0."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(progress=progress, tries=0)
     )
 
 
