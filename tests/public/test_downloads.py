@@ -14,7 +14,7 @@ import aiohttp
 from bot.admin.export import export_reports
 from bot.reports.lifecycle import PUBLIC
 from storage.queries.exports import ReportFilter
-from tests.support.agency_channels import approve, staff
+from tests.support.agency_channels import approve
 from tests.support.harness import Harness
 from tests.support.public_side import EXACT, Civic, World, agency_answers
 
@@ -114,7 +114,6 @@ async def test_a_client_with_the_latest_copy_gets_304_until_something_changes(
         rows = list(csv.DictReader(io.StringIO(await changed.text())))
     assert {r["reference"]: r["status"] for r in rows}[world.published] == "acknowledged"
     # A report approved later joins the file.
-    moderator, group = staff(harness)
-    await approve(moderator, group, world.pending)
+    await approve(world.moderator, world.group, world.pending)
     latest = await civic.get("/data/reports.geojson")
     assert world.pending in json.dumps(latest.json())

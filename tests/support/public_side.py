@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.reports import moderation
 from bot.reports.lifecycle import Actor, ActorKind
+from emulator import SimulatedGroup, SimulatedUser
 from storage.models import Report
 from tests.support.agency_channels import (
     SECRET,
@@ -67,6 +68,8 @@ class World:
     pending: str
     rejected: str
     private: tuple[str, ...]
+    moderator: SimulatedUser
+    group: SimulatedGroup
 
 
 async def agency_answers(harness: Harness, reference: str, status: str, note: str) -> None:
@@ -112,4 +115,4 @@ async def make_world(harness: Harness) -> World:
         for value in (author.id, author.account.first_name, author.account.username)
         if value
     )
-    return World(published, answered, pending, rejected, private)
+    return World(published, answered, pending, rejected, private, moderator, group)
