@@ -146,15 +146,17 @@ async def _send_report_page(update: Update, context: BotContext, page: int, *, e
         )
         return
     tz = context.services.settings.timezone
-    lines = [
-        ngettext("You have sent {n} report:", "You have sent {n} reports:", result.total).format(
-            n=result.total
-        )
-    ]
+    lines = [_report_page_heading(result)]
     for line in result.lines:
+        if line.supported_at is None:
+            when = escape(format_datetime(line.created_at, tz))
+        else:
+            when = _("👍 supported by you since {date}").format(
+                date=escape(format_datetime(line.supported_at, tz))
+            )
         lines.append(
             f"\n<code>{line.reference}</code> · {escape(line.commitment_title)}\n"
-            f"{escape(status_label(line.status))} · {escape(format_datetime(line.created_at, tz))}"
+            f"{escape(status_label(line.status))} · {when}"
         )
     if result.pages > 1:
         lines.append(
@@ -167,6 +169,28 @@ async def _send_report_page(update: Update, context: BotContext, page: int, *, e
     if query and await edit_text(query.message, text, markup) is not Edit.GONE:
         return
     await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+def _report_page_heading(result: my_reports.ReportPage) -> str:
+    sent = ngettext("You have sent {n} report:", "You have sent {n} reports:", result.sent).format(
+        n=result.sent
+    )
+    if not result.supported:
+        return sent
+    supporting = ngettext(
+        "You support {n} report:", "You support {n} reports:", result.supported
+    ).format(n=result.supported)
+    if not result.sent:
+        return supporting
+    return (
+        ngettext("You have sent {n} report.", "You have sent {n} reports.", result.sent).format(
+            n=result.sent
+        )
+        + "\n"
+        + ngettext(
+            "You also support {n} report:", "You also support {n} reports:", result.supported
+        ).format(n=result.supported)
+    )
 
 
 async def status(update: Update, context: BotContext) -> None:

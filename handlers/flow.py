@@ -141,7 +141,7 @@ async def on_location(update: Update, context: BotContext) -> None:
                 location.horizontal_accuracy,
             )
             await acknowledge(context, message.chat_id, _("📍 Location saved."))
-            if not await offer_nearby_reports(context, message.chat_id, view):
+            if not await offer_nearby_reports(context, message.chat_id, user.id, view):
                 await send_prompt(context, message.chat_id, view)
         else:
             await _hint(context, message.chat_id, view)
@@ -459,10 +459,12 @@ async def _edit_part(press: Press) -> DraftView:
 
 
 async def _support_existing(press: Press) -> None:
-    reference = await drafting.support_existing(
-        press.services, press.user_id, press.button.version, press.number
-    )
-    await _remove_buttons(press.message)
+    try:
+        reference = await drafting.support_existing(
+            press.services, press.user_id, press.button.version, press.number
+        )
+    finally:
+        await _remove_buttons(press.message)  # supported or not, the offer is answered
     await press.context.bot.send_message(
         press.chat_id,
         _(

@@ -11,9 +11,8 @@ from bot.channels.buttons import draft_button
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_distance
 from bot.i18n.translate import _
-from bot.reports import moderation
+from bot.reports import drafting, moderation
 from bot.reports.drafting import DraftView
-from bot.reports.duplicates import nearby_open_reports
 
 
 async def answer_moderator_question(update: Update, context: BotContext) -> bool:
@@ -39,19 +38,12 @@ async def answer_moderator_question(update: Update, context: BotContext) -> bool
     return True
 
 
-async def offer_nearby_reports(context: BotContext, chat_id: int, view: DraftView) -> bool:
-    """Offer open reports on the same commitment close to the location just shared."""
-    location = view.location
-    if not location or not view.commitment_id:
-        return False
-    nearby = await nearby_open_reports(
-        context.services.db,
-        view.commitment_id,
-        location["lat"],
-        location["lon"],
-        radius_m=context.services.settings.duplicate_radius_m,
-        limit=3,
-    )
+async def offer_nearby_reports(
+    context: BotContext, chat_id: int, user_id: int, view: DraftView
+) -> bool:
+    """Offer other citizens' open reports on the same commitment close to the location just
+    shared (never the citizen's own)."""
+    nearby = await drafting.possible_duplicates(context.services, user_id, view)
     if not nearby:
         return False
     lines = [

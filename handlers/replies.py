@@ -57,6 +57,22 @@ async def acknowledge(context: BotContext, chat_id: int, text: str) -> None:
     await context.bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
 
 
+def _support_refused(reason: drafting.SupportRefusal, reference: str | None) -> str:
+    """Why "add my voice" recorded nothing, said truthfully; the draft goes on."""
+    ref = f"<code>{escape(reference or '?')}</code>"
+    match reason:
+        case drafting.SupportRefusal.OWN:
+            why = _("{reference} is your own report, so no voice was added to it.")
+        case drafting.SupportRefusal.ALREADY:
+            why = _("You already support {reference}; nothing changed.")
+        case drafting.SupportRefusal.CLOSED:
+            why = _("{reference} is no longer open, so your voice could not be added.")
+        case _:
+            why = _("That report is no longer there, so your voice could not be added.")
+    kept = _("Your new report is kept as you wrote it; carry on below, or /cancel.")
+    return why.format(reference=ref) + "\n\n" + kept
+
+
 def bounds_text(context: BotContext) -> str:
     b = context.services.settings.region_bounds
     return f"{b.south:g}, {b.west:g} – {b.north:g}, {b.east:g}"
@@ -142,6 +158,9 @@ async def explain_draft_error(
             )
         case drafting.DuplicatePhoto():
             await send(chat_id, _("You already added this photo."))
+        case drafting.CannotSupport(reason=reason, reference=reference, view=view):
+            await send(chat_id, _support_refused(reason, reference))
+            await send_prompt(context, chat_id, view)
         case drafting.UnknownCommitment():
             await send(
                 chat_id, _("That commitment is not in the catalog any more. Please choose another.")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, update
 
+from bot.catalog.deeplinks import commitment_payload
 from emulator import SimulatedUser
-from storage.models import Commitment
-from tests.support.conversation import expect, png_image, text_of
-from tests.support.flows import open_report, reach_summary
+from storage.models import Commitment, Report, ReportEvent, ReportSupporter
+from tests.support.conversation import expect, png_image, reference_in, text_of
+from tests.support.flows import add_voice, open_report, reach_summary
 from tests.support.harness import Harness
 from tests.test_report_errors import draft_of, reach_photos
 
@@ -220,3 +222,161 @@ async def test_no_photos_is_said_in_words(harness: Harness) -> None:
     await reach_summary(citizen)
     summary = citizen.messages[-1]
     assert "Photos: no photos" in text_of(summary)
+
+
+# --- 12: "add my voice" tells the truth, and never to a citizen about their own report ---------------
+
+HERE = (10.5731, 7.4412)
+
+
+async def send_located_report(citizen: SimulatedUser, text: str) -> str:
+    """A first report (consent included) at HERE, without photos; returns its reference."""
+    await open_report(citizen)
+    await citizen.send_text(text)
+    await expect(citizen, "Where is it?")
+    await citizen.send_location(*HERE)
+    await expect(citizen, "Add photos")
+    await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+    await citizen.press_button("✅ Send report")
+    return reference_in(await expect(citizen, "Reference:"))
+
+
+async def next_report_at_here(citizen: SimulatedUser, text: str) -> Any:
+    """A further report at HERE, up to what follows "Location saved"; returns that message."""
+    await citizen.send_command("start", commitment_payload("KAD-RD-017"))
+    await expect(citizen, "What kind of feedback")
+    await citizen.press_button("⚠️ A problem")
+    await expect(citizen, "Describe what you see")
+    await citizen.send_text(text)
+    await expect(citizen, "Where is it?")
+    await citizen.send_location(*HERE)
+    await expect(citizen, "Location saved")
+    return await citizen.next_message()
+
+
+async def voices(harness: Harness, reference: str) -> tuple[int, int]:
+    """(supporters, 'supported' events) of the report."""
+    async with harness.db.read() as session:
+        report = await session.scalar(select(Report).where(Report.reference == reference))
+        assert report is not None
+        supporters = await session.scalar(
+            select(func.count())
+            .select_from(ReportSupporter)
+            .where(ReportSupporter.report_id == report.id)
+        )
+        events = await session.scalar(
+            select(func.count())
+            .select_from(ReportEvent)
+            .where(ReportEvent.report_id == report.id, ReportEvent.action == "supported")
+        )
+    return supporters or 0, events or 0
+
+
+async def report_id(harness: Harness, reference: str) -> int:
+    async with harness.db.read() as session:
+        found = await session.scalar(select(Report.id).where(Report.reference == reference))
+    assert found is not None
+    return found
+
+
+async def assert_kept(harness: Harness, citizen: SimulatedUser, text: str) -> None:
+    """The refusal is followed by the photos prompt, and the draft is as the citizen left it."""
+    await expect(citizen, "Add photos")
+    draft = await draft_of(harness, citizen)
+    assert draft is not None and draft.step == "photos" and draft.data["text"] == text
+
+
+async def test_a_citizen_is_never_offered_their_own_report(harness: Harness) -> None:
+    amina, bello = harness.user("en"), harness.user("en")
+    first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
+    after = await next_report_at_here(amina, "Water now runs over the road at the culvert.")
+    assert "Someone already reported this here" not in text_of(after)
+    assert text_of(after).startswith("Add photos")
+    # Someone else at the same spot is offered it.
+    await open_report(bello)
+    await bello.send_text("The culvert is broken and the road floods.")
+    await expect(bello, "Where is it?")
+    await bello.send_location(*HERE)
+    offer = await expect(bello, "Someone already reported this here")
+    assert first in text_of(offer)
+    assert await voices(harness, first) == (0, 0)
+
+
+async def test_add_my_voice_to_my_own_report_says_so_and_keeps_the_draft(harness: Harness) -> None:
+    amina = harness.user("en")
+    first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
+    text = "Water now runs over the road at the culvert."
+    prompt = await next_report_at_here(amina, text)
+    version = prompt.callback_data("➡️ Skip photos").split(":")[1]
+    # An old offer, or a forged press: "add my voice" to her own report.
+    await amina.send_callback(f"d:{version}:sp:{await report_id(harness, first)}", message=prompt)
+    refused = await expect(amina, "is your own report")
+    assert first in text_of(refused) and "Your new report is kept" in text_of(refused)
+    await assert_kept(harness, amina, text)
+    assert await voices(harness, first) == (0, 0)
+
+
+async def test_add_my_voice_twice_says_already(harness: Harness) -> None:
+    amina, bello = harness.user("en"), harness.user("en")
+    first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
+    await add_voice(bello, first, HERE)
+    assert await voices(harness, first) == (1, 1)
+    text = "The water is knee-deep at the culvert today."
+    offer = await next_report_at_here(bello, text)
+    await bello.press_button(f"👍 Add my voice to {first}", message=offer)
+    refused = await expect(bello, "You already support")
+    assert "Your new report is kept" in text_of(refused)
+    await assert_kept(harness, bello, text)
+    assert await voices(harness, first) == (1, 1)
+
+
+async def test_add_my_voice_to_a_closed_or_missing_report_says_so(harness: Harness) -> None:
+    amina, bello = harness.user("en"), harness.user("en")
+    first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
+    await open_report(bello)
+    text = "The culvert is broken and the road floods."
+    await bello.send_text(text)
+    await expect(bello, "Where is it?")
+    await bello.send_location(*HERE)
+    offer = await expect(bello, "Someone already reported this here")
+    async with harness.db.write() as session:  # closed meanwhile, as if a moderator rejected it
+        await session.execute(
+            update(Report).where(Report.reference == first).values(status="rejected")
+        )
+    await bello.press_button(f"👍 Add my voice to {first}", message=offer)
+    refused = await expect(bello, "is no longer open")
+    assert "Your new report is kept" in text_of(refused)
+    await assert_kept(harness, bello, text)
+    assert await voices(harness, first) == (0, 0)
+    version = offer.callback_data("➡️ Mine is different").split(":")[1]
+    await bello.send_callback(f"d:{version}:sp:999999", message=offer)  # erased meanwhile
+    await expect(bello, "That report is no longer there")
+    await assert_kept(harness, bello, text)
+
+
+@pytest.mark.both_databases
+async def test_myreports_lists_the_reports_a_citizen_supports(harness: Harness) -> None:
+    amina, bello = harness.user("en"), harness.user("en")
+    first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
+    await add_voice(bello, first, HERE)
+    await bello.send_command("myreports")
+    listing = await expect(bello, "You support 1 report:")
+    assert first in text_of(listing)
+    assert "received, waiting for review · 👍 supported by you since" in text_of(listing)
+    await bello.send_command("start", commitment_payload("KAD-RD-017"))
+    await bello.press_button("⚠️ A problem", message=await expect(bello, "What kind of feedback"))
+    await bello.send_text("And the streetlights on the bridge are out.")
+    await expect(bello, "Where is it?")
+    await bello.press_reply_button("➡️ Continue without location")
+    await bello.press_button("➡️ Skip photos", message=await expect(bello, "Add photos"))
+    await bello.press_button("✅ Send report", message=await expect(bello, "Your report"))
+    own = reference_in(await expect(bello, "Reference:"))
+    await bello.send_command("myreports")
+    listing = await expect(bello, "You have sent 1 report.\nYou also support 1 report:")
+    assert own in text_of(listing) and first in text_of(listing)
+    assert text_of(listing).index(own) < text_of(listing).index(first)  # newest first
+    # The author's own list is unchanged.
+    await amina.send_command("myreports")
+    mine = await expect(amina, "You have sent 1 report:")
+    assert first in text_of(mine) and "supported by you" not in text_of(mine)

@@ -21,6 +21,7 @@ from bot.catalog.geo import valid_coordinates
 from bot.core.services import Services
 from bot.i18n.translate import N_
 from bot.reports import moderation
+from bot.reports.duplicates import NearbyReport, nearby_open_reports
 from bot.reports.effects import carry_out
 from bot.reports.lifecycle import Status, record_creation
 from bot.reports.photos import CleanImage
@@ -28,6 +29,7 @@ from bot.reports.references import new_reference
 from storage.models import Citizen, Draft, Report, ReportPhoto
 from storage.queries import citizens, drafts, media, reports
 from storage.queries import commitments as commitment_queries
+from storage.queries import moderation as moderation_queries
 
 MIN_TEXT = 10
 MAX_TEXT = 2_000
@@ -208,6 +210,21 @@ class DuplicatePhoto(DraftError):
 
 class UnknownCommitment(DraftError):
     pass
+
+
+class SupportRefusal(StrEnum):
+    OWN = "own"  # the citizen's own report
+    ALREADY = "already"  # they support it already
+    CLOSED = "closed"  # no longer open for voices
+    GONE = "gone"  # erased since it was offered
+
+
+class CannotSupport(DraftError):
+    """ "Add my voice" that cannot be recorded; nothing changed, the draft is kept as it was."""
+
+    def __init__(self, reason: SupportRefusal, reference: str | None, view: DraftView) -> None:
+        super().__init__(reason)
+        self.reason, self.reference, self.view = reason, reference, view
 
 
 class Incomplete(DraftError):
@@ -524,12 +541,38 @@ async def confirm(services: Services, user_id: int, version: int, language: str)
         return reference
 
 
+async def possible_duplicates(
+    services: Services, user_id: int, view: DraftView, limit: int = 3
+) -> list[NearbyReport]:
+    """Other citizens' open reports on the draft's commitment near its location: offered as
+    "someone already reported this here". Never the citizen's own."""
+    location = view.location
+    if not location or not view.commitment_id:
+        return []
+    async with services.db.read() as session:
+        citizen = await citizens.by_telegram_id(session, user_id)
+    return await nearby_open_reports(
+        services.db,
+        view.commitment_id,
+        location["lat"],
+        location["lon"],
+        radius_m=services.settings.duplicate_radius_m,
+        limit=limit,
+        exclude_citizen_id=citizen.id if citizen else None,
+    )
+
+
 async def support_existing(services: Services, user_id: int, version: int, report_id: int) -> str:
     """Instead of a new report, add the citizen's voice to the open one nearby; the draft
-    ends here. Returns the supported report's reference."""
+    ends here. Returns the supported report's reference. CannotSupport (the draft kept) when
+    the voice cannot be recorded."""
     async with services.write_then_deliver() as session:
         citizen = await _consenting_citizen(session, user_id)
         draft = await _locked_draft(session, citizen, version=version, steps={Step.PHOTOS})
+        report = await moderation_queries.report_for_update(session, report_id)
+        refusal = await _support_refusal(session, report, citizen)
+        if refusal is not None:
+            raise CannotSupport(refusal, report.reference if report else None, _view(draft))
         reference = await moderation.support_in(services, session, report_id, citizen.id)
         draft.step = Step.SENT
         draft.data = {"reference": reference, "supported": True}
@@ -538,6 +581,20 @@ async def support_existing(services: Services, user_id: int, version: int, repor
 
 
 # --- internals -----------------------------------------------------------------------------
+
+
+async def _support_refusal(
+    session: AsyncSession, report: Report | None, citizen: Citizen
+) -> SupportRefusal | None:
+    if report is None:
+        return SupportRefusal.GONE
+    if report.citizen_id == citizen.id:
+        return SupportRefusal.OWN
+    if await reports.is_supporter(session, report.id, citizen.id):
+        return SupportRefusal.ALREADY
+    if report.status not in moderation.SUPPORTABLE:
+        return SupportRefusal.CLOSED
+    return None
 
 
 async def _consenting_citizen(session: AsyncSession, user_id: int) -> Citizen:

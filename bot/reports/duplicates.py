@@ -54,8 +54,10 @@ async def nearby_open_reports(
     radius_m: float = DUPLICATE_RADIUS_M,
     exclude_report_id: int | None = None,
     limit: int = 5,
+    exclude_citizen_id: int | None = None,
 ) -> list[NearbyReport]:
-    """Open reports on the commitment within radius_m of the point, nearest first.
+    """Open reports on the commitment within radius_m of the point, nearest first; without
+    those of `exclude_citizen_id` (a citizen is never offered their own report).
 
     Radius 0 finds only reports at exactly the same point. Raises ValueError for coordinates
     off the globe, a negative or non-finite radius, or a negative limit.
@@ -81,6 +83,7 @@ async def nearby_open_reports(
                 east=box.east,
                 statuses=OPEN_STATUSES,
                 exclude_report_id=exclude_report_id,
+                exclude_citizen_id=exclude_citizen_id,
                 # Around a pole the box is a whole cap of longitudes and planar order is
                 # wrong, so take every row in it (a cap a few hundred metres wide holds few).
                 limit=None if nearest is None else limit + _SPARE_CANDIDATES,

@@ -20,13 +20,20 @@ class ReportLine:
     commitment_title: str
     status: str
     created_at: datetime
+    # When the citizen added their voice to someone else's report; None for their own.
+    supported_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ReportPage:
     lines: list[ReportLine]
     page: int
-    total: int
+    sent: int
+    supported: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.supported
 
     @property
     def pages(self) -> int:
@@ -46,18 +53,23 @@ class ReportDetail:
 
 
 async def list_reports(services: Services, user_id: int, page: int, locale: str) -> ReportPage:
+    """The citizen's reports and the ones they support, newest first, a page at a time."""
     page = max(0, page)
     async with services.db.read() as session:
         citizen = await citizens.by_telegram_id(session, user_id)
         if citizen is None:
             return ReportPage([], 0, 0)
-        rows, total = await reports.of_citizen(session, citizen.id, page * PAGE_SIZE, PAGE_SIZE)
+        rows, sent, supported = await reports.of_citizen(
+            session, citizen.id, page * PAGE_SIZE, PAGE_SIZE
+        )
     default = services.settings.default_locale
     lines = [
-        ReportLine(r.reference, title_of(r.commitment, locale, default), r.status, r.created_at)
-        for r in rows
+        ReportLine(
+            r.reference, title_of(r.commitment, locale, default), r.status, r.created_at, since
+        )
+        for r, since in rows
     ]
-    return ReportPage(lines, page, total)
+    return ReportPage(lines, page, sent, supported)
 
 
 async def report_detail(

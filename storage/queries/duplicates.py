@@ -25,6 +25,7 @@ def open_reports_near_query(
     east: float,
     statuses: Collection[str],
     exclude_report_id: int | None = None,
+    exclude_citizen_id: int | None = None,
     limit: int | None = 50,
     nearest_to: tuple[float, float] | None = None,
 ) -> Select[Report]:
@@ -37,6 +38,8 @@ def open_reports_near_query(
     ]
     if exclude_report_id is not None:
         conditions.append(Report.id != exclude_report_id)
+    if exclude_citizen_id is not None:  # a citizen's own reports are not "someone else's"
+        conditions.append(Report.citizen_id != exclude_citizen_id)
     query = select(Report).where(*conditions)
     if nearest_to is not None:
         # Squared equirectangular distance: at a few hundred metres it orders like the
@@ -63,6 +66,7 @@ async def open_reports_near(
     east: float,
     statuses: Collection[str],
     exclude_report_id: int | None = None,
+    exclude_citizen_id: int | None = None,
     limit: int | None = 50,
     nearest_to: tuple[float, float] | None = None,
 ) -> Sequence[Report]:
@@ -83,6 +87,7 @@ async def open_reports_near(
             east=east,
             statuses=statuses,
             exclude_report_id=exclude_report_id,
+            exclude_citizen_id=exclude_citizen_id,
             limit=limit,
             nearest_to=nearest_to,
         )

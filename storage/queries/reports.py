@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Report, ReportEvent, ReportPhoto
+from storage.models import Report, ReportEvent, ReportPhoto, ReportSupporter
 
 
 async def reference_exists(session: AsyncSession, reference: str) -> bool:
@@ -58,19 +58,49 @@ async def add_event(
 
 async def of_citizen(
     session: AsyncSession, citizen_id: int, offset: int, limit: int
-) -> tuple[Sequence[Report], int]:
-    total = await session.scalar(
-        select(func.count()).select_from(Report).where(Report.citizen_id == citizen_id)
-    )
-    rows = await session.scalars(
+) -> tuple[list[tuple[Report, datetime | None]], int, int]:
+    """The reports a citizen sent and those they support, newest first by when they sent or
+    supported them: (report, when they supported it, or None for their own), how many they
+    sent and how many they support."""
+    # Typed, so that the union's column reads back as a date on every database.
+    not_supported = type_coerce(null(), ReportSupporter.created_at.type)
+    own = select(
+        Report.id.label("report_id"),
+        Report.created_at.label("at"),
+        not_supported.label("supported_at"),
+    ).where(Report.citizen_id == citizen_id)
+    backed = select(
+        ReportSupporter.report_id,
+        ReportSupporter.created_at.label("at"),
+        ReportSupporter.created_at.label("supported_at"),
+    ).where(ReportSupporter.citizen_id == citizen_id)
+    sent = await session.scalar(select(func.count()).select_from(own.subquery()))
+    supported = await session.scalar(select(func.count()).select_from(backed.subquery()))
+    entries = union_all(own, backed).subquery()
+    page = (
+        await session.execute(
+            select(entries.c.report_id, entries.c.supported_at)
+            .order_by(entries.c.at.desc(), entries.c.report_id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    found = await session.scalars(
         select(Report)
-        .where(Report.citizen_id == citizen_id)
+        .where(Report.id.in_([row.report_id for row in page]))
         .options(selectinload(Report.commitment))
-        .order_by(Report.created_at.desc(), Report.id.desc())
-        .offset(offset)
-        .limit(limit)
     )
-    return rows.all(), total or 0
+    by_id = {report.id: report for report in found}
+    return [(by_id[row.report_id], row.supported_at) for row in page], sent or 0, supported or 0
+
+
+async def is_supporter(session: AsyncSession, report_id: int, citizen_id: int) -> bool:
+    found = await session.scalar(
+        select(ReportSupporter.id).where(
+            ReportSupporter.report_id == report_id, ReportSupporter.citizen_id == citizen_id
+        )
+    )
+    return found is not None
 
 
 async def by_reference_of_citizen(
