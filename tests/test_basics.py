@@ -101,8 +101,12 @@ async def test_429_is_honoured_without_losing_the_message(harness: Harness) -> N
     await citizen.send_command("start", "c_NOT-A-CODE")
     await expect(citizen, "I do not know the commitment")
     await expect(citizen, "privacy", timeout=15)
-    limited = [c for c in emulator.calls[since:] if c.status == 429]
+    sends = [c for c in emulator.calls[since:] if c.method == "sendMessage"]
+    limited = [c for c in sends if c.status == 429]
     assert limited, "the emulator should have answered 429 to the second message"
+    retry_after = int((limited[0].description or "").rsplit(" ", 1)[-1])
+    retried = sends[sends.index(limited[0]) + 1]
+    assert retried.status == 200 and retried.at - limited[0].at >= retry_after, "waited it out"
     texts = [text_of(m) for m in citizen.messages]
     assert sum("privacy" in t for t in texts) == 1, "the message is delivered exactly once"
 

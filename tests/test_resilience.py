@@ -10,8 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from bot.app.bot_api import TRANSIENT_RETRIES
 from emulator import BotApiEmulator, SimulatedGroup, SimulatedUser
+from storage.models import OutboxMessage
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
 from tests.test_moderation import send_report
@@ -20,7 +23,7 @@ STAFF_CHAT = -1001000000778
 APOLOGY = "Sorry, something went wrong on our side"
 STAFF_APOLOGY = "Sorry, that did not work because of a fault on our side"
 # The step's own call fails this many times in a row: every attempt the bot makes of it.
-STEP_FAILURES = 1
+STEP_FAILURES = 1 + TRANSIENT_RETRIES
 
 
 @pytest.fixture
@@ -132,9 +135,88 @@ async def test_an_apology_that_cannot_be_sent_is_one_warning(
 ) -> None:
     """The step fails and so does the apology: one warning line, nothing more."""
     citizen = await at_privacy_notice(harness)
-    fail_next(harness.emulator, "sendMessage", STEP_FAILURES + 1)
+    fail_next(harness.emulator, "sendMessage", 2 * STEP_FAILURES)
     with caplog.at_level(logging.INFO):
         await citizen.press_button("✅ I agree")
         await until(lambda: "could not tell anyone" in caplog.text)
     assert not any(APOLOGY in text_of(m) for m in citizen.messages)
     assert_no_traceback(caplog)
+
+
+# -- item 5: direct replies retried, never sent twice ------------------------------------------
+
+
+def welcomes(citizen: SimulatedUser) -> int:
+    return sum("Welcome to Commitment Watch" in text_of(m) for m in citizen.messages)
+
+
+async def test_a_502_on_a_reply_is_retried_and_arrives_once(harness: Harness) -> None:
+    emulator = harness.emulator
+    citizen = harness.user("en")
+    since = len(emulator.calls)
+    fail_next(emulator, "sendMessage", 1)
+    await citizen.send_command("start")
+    await expect(citizen, "Welcome to Commitment Watch", "privacy")
+    sends = [c.status for c in emulator.calls[since:] if c.method == "sendMessage"]
+    assert sends == [502, 200]
+    assert welcomes(citizen) == 1
+
+
+@pytest.mark.parametrize("fault", ["drop_after", "slow"])
+async def test_a_reply_whose_answer_was_lost_is_not_sent_again(
+    harness: Harness, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The privacy notice reaches Telegram but its answer never comes back (the connection dies,
+    or the answer comes after the bot's 5 s read timeout): the bot must not send it again."""
+    emulator = harness.emulator
+    citizen = harness.user("en")
+    since = len(emulator.calls)
+    emulator.faults.set(rate=1.0, kinds={fault}, methods={"sendMessage"}, slow_seconds=6, limit=1)
+    with caplog.at_level(logging.INFO):
+        await citizen.send_command("start")
+        await expect(citizen, "Welcome to Commitment Watch", "privacy")
+        await expect(citizen, APOLOGY, timeout=15)  # the bot cannot know it arrived
+    sends = [c for c in emulator.calls[since:] if c.method == "sendMessage"]
+    assert len(sends) == 2  # the notice once, then the apology
+    assert welcomes(citizen) == 1
+    assert_no_traceback(caplog)
+
+
+async def test_an_idempotent_call_is_tried_again_after_a_dropped_connection(
+    harness: Harness,
+) -> None:
+    emulator = harness.emulator
+    citizen = await at_privacy_notice(harness)
+    since = len(emulator.calls)
+    emulator.faults.set(rate=1.0, kinds={"drop_after"}, methods={"answerCallbackQuery"}, limit=1)
+    query_id = await citizen.press_button("✅ I agree")
+    await citizen.wait_for_callback_answer(query_id)
+    await expect(citizen, "Let's start your report")
+    answers = [c for c in emulator.calls[since:] if c.method == "answerCallbackQuery"]
+    # Answered but the answer lost; the retry hears "already answered", which is fine.
+    assert [(c.status, c.fault) for c in answers] == [(200, "drop_after"), (400, None)]
+    assert not any(APOLOGY in text_of(m) for m in citizen.messages)
+
+
+async def test_outbox_sends_are_retried_by_the_outbox_only(harness: Harness) -> None:
+    """A moderation card that meets a 502 is tried once per delivery round: the dispatcher's
+    schedule decides when again, not the request layer."""
+    emulator = harness.emulator
+    emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    dispatcher = harness.runner.dispatcher
+    await dispatcher.stop()
+    reference = await send_report(harness.user("en"))
+    since = len(emulator.calls)
+    fail_next(emulator, "sendMessage", 1)
+    await dispatcher.drain_once()
+    to_staff = [
+        c.status
+        for c in emulator.calls[since:]
+        if c.method == "sendMessage" and int(c.params.get("chat_id", 0)) == STAFF_CHAT
+    ]
+    assert to_staff == [502]
+    async with harness.db.read() as session:
+        card = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.kind == "moderation_card")
+        )
+    assert card is not None and card.status != "sent" and card.attempts == 1, reference

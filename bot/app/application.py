@@ -7,9 +7,9 @@ from typing import Any
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 
-from bot.app.bot_api import BotApiRequest
+from bot.app.bot_api import BotApiLimiter, BotApiRequest
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.core.services import BotContext, Services
 
@@ -20,11 +20,11 @@ HandlerRegistrar = Callable[[AppType], None]
 MAX_CONCURRENT_UPDATES = 256
 
 
-def rate_limiter(max_messages_per_second: float) -> AIORateLimiter:
+def rate_limiter(max_messages_per_second: float) -> BotApiLimiter:
     if max_messages_per_second <= 0:
-        # No pacing of our own, but 429s are still honoured.
-        return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=5)
-    return AIORateLimiter(overall_max_rate=max_messages_per_second, max_retries=5)
+        # No pacing of our own, but 429s are still honoured and transient faults retried.
+        return BotApiLimiter(overall_max_rate=0, group_max_rate=0)
+    return BotApiLimiter(overall_max_rate=max_messages_per_second)
 
 
 def build_application(
@@ -43,8 +43,8 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Paces sending and waits out Telegram's 429 answers (retry_after) instead of losing
-        # the message.
+        # Paces sending, waits out Telegram's 429 answers (retry_after) instead of losing the
+        # message, and retries transient faults without sending a message twice (bot_api.py).
         .rate_limiter(rate_limiter(settings.max_messages_per_second))
         .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .context_types(ContextTypes(context=BotContext))

@@ -1,15 +1,80 @@
-"""How the bot's requests reach the Bot API: the HTTP client, pacing and retries."""
+"""How the bot's requests reach the Bot API: the HTTP client, pacing and retries.
+
+Retries (BotApiLimiter), for every call the bot makes except the outbox's, whose dispatcher has
+its own schedule (bot/outbox/dispatcher.py):
+
+- 429 Too Many Requests: wait exactly retry_after, holding back the bot's other paced calls
+  meanwhile, then try again (up to MAX_RETRY_AFTER times; the outbox's sends too, as before).
+- Telegram certainly did not carry the request out: a 5xx answer, no connection (refused, DNS,
+  connect timeout), or no free connection in our pool (pool timeout). Tried again up to
+  TRANSIENT_RETRIES times, after a jittered exponential backoff (BACKOFF_SECONDS doubled each
+  time, between half and all of it).
+- Telegram may have carried it out: the request was sent but the answer never came (read or
+  write timeout, connection dropped or reset after sending). A call that creates a message
+  (CREATES_MESSAGE: sendMessage, sendPhoto, sendMediaGroup, copyMessage, forwardMessage, ...) is
+  then not sent again, since the person may already have it; the error reaches the handler.
+  Every other call (edits, answerCallbackQuery, getChatMember, getFile, setMyCommands, ...) is
+  idempotent or harmless twice and is tried again like the above.
+- Telegram refused it (400, 401, 403, 404, 409): never tried again.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
+import httpx
 from telegram._utils.types import JSONDict
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 5
+TRANSIENT_RETRIES = 3
+BACKOFF_SECONDS = 0.5
+
+# Calls that create a message: after a request that may have reached Telegram, not sent again.
+CREATES_MESSAGE = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendVideoNote",
+        "sendAnimation",
+        "sendSticker",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendPaidMedia",
+        "sendInvoice",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    }
+)
+
+_NOT_SENT_CAUSES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+_outbox_delivery: ContextVar[bool] = ContextVar("outbox_delivery", default=False)
+
+Result = bool | JSONDict | list[JSONDict]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BotApiRequest(HTTPXRequest):
@@ -25,3 +90,141 @@ class BotApiRequest(HTTPXRequest):
         except ValueError as exc:
             log.debug("the Bot API answered with something that is not JSON: %.200r", text)
             raise TelegramError("Invalid server response") from exc
+
+
+def certainly_not_carried_out(error: BaseException) -> bool:
+    """Telegram answered with a server error, or the request never left this machine."""
+    if isinstance(error, BadRequest) or not isinstance(error, NetworkError):
+        return False
+    cause = error.__cause__
+    if isinstance(error, TimedOut):
+        return isinstance(cause, _NOT_SENT_CAUSES)
+    # PTB raises NetworkError for an HTTP error status with no cause (or, when the body is not
+    # JSON, with the parsing error as cause), and from the httpx error for transport failures.
+    return cause is None or isinstance(cause, (TelegramError, *_NOT_SENT_CAUSES))
+
+
+def may_have_been_carried_out(error: BaseException) -> bool:
+    """The request went out and its answer was lost: a timeout or a dropped connection."""
+    if isinstance(error, BadRequest) or not isinstance(error, NetworkError):
+        return False
+    return not certainly_not_carried_out(error)
+
+
+def worth_retrying(endpoint: str, error: BaseException) -> bool:
+    if certainly_not_carried_out(error):
+        return True
+    return may_have_been_carried_out(error) and endpoint not in CREATES_MESSAGE
+
+
+def backoff(attempt: int, base: float = BACKOFF_SECONDS) -> float:
+    """Jittered exponential backoff: between half and all of base * 2**attempt."""
+    full = base * 2**attempt
+    return random.uniform(full / 2, full)
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+@contextlib.contextmanager
+def outbox_delivery() -> Iterator[None]:
+    """Calls made inside are the outbox dispatcher's: it retries them on its own schedule."""
+    token = _outbox_delivery.set(True)
+    try:
+        yield
+    finally:
+        _outbox_delivery.reset(token)
+
+
+def outbox_senders(
+    senders: Mapping[str, Callable[[T], Awaitable[R]]],
+) -> dict[str, Callable[[T], Awaitable[R]]]:
+    """The outbox's senders, each marked so that this layer does not retry what it sends."""
+
+    def marked(sender: Callable[[T], Awaitable[R]]) -> Callable[[T], Awaitable[R]]:
+        async def send(message: T) -> R:
+            with outbox_delivery():
+                return await sender(message)
+
+        return send
+
+    return {kind: marked(sender) for kind, sender in senders.items()}
+
+
+class BotApiLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter with the retry rules of this module's docstring."""
+
+    def __init__(
+        self,
+        *,
+        overall_max_rate: float,
+        group_max_rate: float | None = None,
+        transient_retries: int = TRANSIENT_RETRIES,
+        backoff_seconds: float = BACKOFF_SECONDS,
+    ) -> None:
+        if group_max_rate is None:
+            super().__init__(overall_max_rate=overall_max_rate, max_retries=MAX_RETRY_AFTER)
+        else:
+            super().__init__(
+                overall_max_rate=overall_max_rate,
+                group_max_rate=group_max_rate,
+                max_retries=MAX_RETRY_AFTER,
+            )
+        self._transient_retries = transient_retries
+        self._backoff_seconds = backoff_seconds
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        chat, group = _pacing_of(data)
+        transient_retries = 0 if _outbox_delivery.get() else self._transient_retries
+        limited = failed = 0
+        while True:
+            try:
+                return await self._run_request(
+                    chat=chat,
+                    group=group,
+                    allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+                    callback=callback,
+                    args=args,
+                    kwargs=kwargs,
+                )
+            except RetryAfter as error:
+                if limited >= (rate_limit_args or self._max_retries):
+                    log.warning("%s: still 429 after %d waits, giving up", endpoint, limited)
+                    raise
+                limited += 1
+                wait = retry_after_seconds(error)
+                log.info("%s: 429, waiting %g s as Telegram asks", endpoint, wait)
+                self._retry_after_event.clear()  # hold back the other calls meanwhile
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    self._retry_after_event.set()
+            except TelegramError as error:
+                if failed >= transient_retries or not worth_retrying(endpoint, error):
+                    raise
+                delay = backoff(failed, self._backoff_seconds)
+                failed += 1
+                log.info("%s failed (%s); trying again in %.2f s", endpoint, error, delay)
+                await asyncio.sleep(delay)
+
+
+def _pacing_of(data: dict[str, Any]) -> tuple[bool, int | str | bool]:
+    """(counts against the overall rate, the group whose rate it counts against), as PTB's
+    AIORateLimiter decides: by the chat_id in the request."""
+    chat_id = data.get("chat_id")
+    group: int | str | bool = False
+    with contextlib.suppress(ValueError, TypeError):
+        chat_id = int(chat_id)  # type: ignore[arg-type]
+    if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
+        group = chat_id
+    return chat_id is not None, group

@@ -12,6 +12,7 @@ import secrets
 from telegram import Update
 
 from bot.app.application import AppType, HandlerRegistrar, build_application
+from bot.app.bot_api import outbox_senders
 from bot.app.command_menu import publish_command_menu
 from bot.channels.agency_senders import warn_about_channels
 from bot.channels.telegram import build_senders
@@ -35,7 +36,10 @@ class BotRunner:
     ) -> None:
         self.services = services
         self.application: AppType = build_application(services, token, register_handlers)
-        self.dispatcher = OutboxDispatcher(services, build_senders(services, self.application.bot))
+        # The outbox retries on its own schedule: its sends are marked so that the request layer
+        # does not retry them as well.
+        senders = outbox_senders(build_senders(services, self.application.bot))
+        self.dispatcher = OutboxDispatcher(services, senders)
         # The agencies' status endpoint, only when WEB_PORT is set.
         self.web = AgencyWebServer(services) if services.settings.web_port is not None else None
         self._poll_timeout = poll_timeout
