@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -174,12 +175,14 @@ async def on_photo(update: Update, context: BotContext) -> None:
     try:
         telegram_file = await context.bot.get_file(file_id)
         data = bytes(await telegram_file.download_as_bytearray())
-        image = clean_image(data)
+        # Decoding and encoding take up to a second for 12 MP: off the event loop, so other
+        # people's replies keep flowing (Pillow lets go of the GIL meanwhile).
+        image = await asyncio.to_thread(clean_image, data)
     except NotAnAcceptedImage:
         await _refuse_file(context, message.chat_id)
         return
-    except TelegramError:
-        log.warning("could not download a photo", exc_info=True)
+    except TelegramError as error:
+        log.warning("could not download a photo: %s", error)
         await context.bot.send_message(
             message.chat_id, _("I could not download this photo. Please send it again.")
         )

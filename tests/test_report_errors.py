@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.catalog.deeplinks import commitment_payload
@@ -244,3 +245,22 @@ async def test_someone_elses_reference_is_not_shown(harness: Harness) -> None:
     await expect(other, "None of your reports has the reference")
     async with harness.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+async def test_a_photo_telegram_will_not_hand_over_is_asked_for_again(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    citizen = harness.user("en")
+    await reach_photos(citizen)
+    # Telegram's file service fails every time, past any retry: the citizen is asked again.
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"getFile"})
+    with caplog.at_level("WARNING"):
+        await citizen.send_photo(png_image())
+        await expect(citizen, "I could not download this photo. Please send it again.", timeout=20)
+    assert not [r for r in caplog.records if r.exc_info], "an expected fault logged a traceback"
+    assert any("could not download a photo" in r.getMessage() for r in caplog.records)
+    draft = await draft_of(harness, citizen)
+    assert draft is not None and not draft.data.get("photos")
+    harness.emulator.faults.clear()
+    await citizen.send_photo(png_image())
+    await expect(citizen, "1 photo added")
