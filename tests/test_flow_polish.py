@@ -317,14 +317,21 @@ async def test_add_my_voice_to_my_own_report_says_so_and_keeps_the_draft(harness
     assert await voices(harness, first) == (0, 0)
 
 
-async def test_add_my_voice_twice_says_already(harness: Harness) -> None:
+async def test_a_supported_report_is_not_offered_again_and_a_second_voice_says_already(
+    harness: Harness,
+) -> None:
     amina, bello = harness.user("en"), harness.user("en")
     first = await send_located_report(amina, "The culvert by the Kawo bridge is cracked.")
     await add_voice(bello, first, HERE)
     assert await voices(harness, first) == (1, 1)
     text = "The water is knee-deep at the culvert today."
-    offer = await next_report_at_here(bello, text)
-    await bello.press_button(f"👍 Add my voice to {first}", message=offer)
+    # A report she already supports is not offered again ...
+    prompt = await next_report_at_here(bello, text)
+    assert "Someone already reported this here" not in text_of(prompt)
+    assert text_of(prompt).startswith("Add photos")
+    # ... and an old offer, or a forged press, says so and keeps her draft.
+    version = prompt.callback_data("➡️ Skip photos").split(":")[1]
+    await bello.send_callback(f"d:{version}:sp:{await report_id(harness, first)}", message=prompt)
     refused = await expect(bello, "You already support")
     assert "Your new report is kept" in text_of(refused)
     await assert_kept(harness, bello, text)

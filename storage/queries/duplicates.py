@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Report
+from storage.models import Report, ReportSupporter
 
 
 def open_reports_near_query(
@@ -38,8 +38,14 @@ def open_reports_near_query(
     ]
     if exclude_report_id is not None:
         conditions.append(Report.id != exclude_report_id)
-    if exclude_citizen_id is not None:  # a citizen's own reports are not "someone else's"
+    if exclude_citizen_id is not None:
+        # Not "someone else's report": the citizen's own, or one they already support.
         conditions.append(Report.citizen_id != exclude_citizen_id)
+        supported = select(ReportSupporter.id).where(
+            ReportSupporter.report_id == Report.id,
+            ReportSupporter.citizen_id == exclude_citizen_id,
+        )
+        conditions.append(~supported.exists())
     query = select(Report).where(*conditions)
     if nearest_to is not None:
         # Squared equirectangular distance: at a few hundred metres it orders like the
