@@ -1,16 +1,19 @@
 """The staff group: buttons on moderation cards, moderators' replies to the bot's prompts, /queue.
 
 Every action checks that the person is a moderator, whatever chat the button came from and
-whatever its data says; anything else changes nothing and is logged.
+whatever its data says; anything else changes nothing and is logged. A press on an older copy of
+a card (posted again after a crash, or by /queue) acts on the report as it is now, on the current
+card, and takes the old copy's buttons away.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from html import escape
 
 from babel.dates import format_timedelta
-from telegram import ForceReply, Message, Update, User
+from telegram import ForceReply, MaybeInaccessibleMessage, Message, Update, User
 from telegram.error import TelegramError
 
 from bot.channels.buttons import int_argument, parse_card_button
@@ -23,6 +26,7 @@ from bot.reports.flags import mask_personal_data
 from bot.reports.lifecycle import Actor, ActorKind, status_label
 from bot.roles.moderators import is_moderator
 from handlers.replies import answer_callback
+from handlers.safe_edit import edit_text
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ async def on_card_button(update: Update, context: BotContext) -> None:
         return
     actor = _actor(user)
     report_id = button.report_id
+    card = await _current_card(context, query.message, report_id)
     try:
         match button.action:
             case "ok":
@@ -80,27 +85,95 @@ async def on_card_button(update: Update, context: BotContext) -> None:
                 )
             case "rj" | "mg" | "bk":
                 menu = {"rj": "reject", "mg": "merge", "bk": "main"}[button.action]
-                await answer_callback(query)
-                await _show_menu(context, query.message, report_id, menu)
+                await answer_callback(query, _superseded_text() if card.superseded else None)
+                await _show_menu(context, card, report_id, menu)
             case action if action in PROMPT_ACTIONS:
-                await answer_callback(query)
+                await answer_callback(query, _superseded_text() if card.superseded else None)
                 await _prompt(context, query.message, user, report_id, PROMPT_ACTIONS[action])
             case _:
                 await answer_callback(query, _("This button is no longer valid."))
     except moderation.AlreadyDone as already:
         await answer_callback(query, already_text(already))
+        if card.superseded:  # the old copy showed a state that has moved on: show the current
+            await _show_menu(context, card, report_id, "main")
     except moderation.ModerationError as error:
         await answer_callback(query, _error_text(error))
+    if card.superseded:
+        await _retire_copy(context, query.message, card, report_id)
 
 
-async def _show_menu(context: BotContext, message: object, report_id: int, menu: str) -> None:
-    card = await build_card(context.services, report_id, menu)
-    if card is None or not isinstance(message, Message):
+@dataclass(frozen=True)
+class _CardPressed:
+    """The copy of the card that should answer a press: (chat, message) of the current card,
+    and whether the press came from an older copy (posted again after a crash, or by /queue)."""
+
+    chat_id: int
+    message_id: int
+    superseded: bool
+
+
+async def _current_card(
+    context: BotContext, pressed: MaybeInaccessibleMessage | None, report_id: int
+) -> _CardPressed:
+    services = context.services
+    current = await moderation.card_location(services, report_id)
+    if not _shows_report(pressed, report_id):  # gone, or forged data on another message
+        return _CardPressed(*(current or (0, 0)), superseded=False)
+    assert pressed is not None
+    here = (pressed.chat.id, pressed.message_id)
+    if current is None:
+        # Posted, but the bot died before it could record where: this copy is the card now,
+        # so the outbox's retry redraws it instead of posting another.
+        await moderation.card_posted(services, report_id, *here)
+        return _CardPressed(*here, superseded=False)
+    return _CardPressed(*current, superseded=current != here)
+
+
+def _shows_report(pressed: MaybeInaccessibleMessage | None, report_id: int) -> bool:
+    """The pressed message is a card of this report: its own buttons say so (callback data
+    can be forged; the buttons Telegram keeps on the message cannot)."""
+    if not isinstance(pressed, Message) or pressed.reply_markup is None:
+        return False
+    for row in pressed.reply_markup.inline_keyboard:
+        for key in row:
+            data = key.callback_data if isinstance(key.callback_data, str) else None
+            button = parse_card_button(data) if data else None
+            if button is not None and button.report_id == report_id:
+                return True
+    return False
+
+
+def _superseded_text() -> str:
+    return _("That was an older copy of this card; the current one is below.")
+
+
+async def _show_menu(context: BotContext, card: _CardPressed, report_id: int, menu: str) -> None:
+    """Draw the menu on the current card (the one pressed, or the newer copy of it)."""
+    drawn = await build_card(context.services, report_id, menu)
+    if drawn is None or not card.message_id:
         return
     try:
-        await message.edit_text(card.text, reply_markup=card.markup)
+        await context.bot.edit_message_text(
+            drawn.text, chat_id=card.chat_id, message_id=card.message_id, reply_markup=drawn.markup
+        )
     except TelegramError:
         log.debug("could not switch the card's menu", exc_info=True)
+
+
+async def _retire_copy(
+    context: BotContext,
+    pressed: MaybeInaccessibleMessage | None,
+    card: _CardPressed,
+    report_id: int,
+) -> None:
+    """An older copy was pressed: it shows the report as it is now, without buttons, and says
+    where the card is; the current card, redrawn, carries on."""
+    drawn = await build_card(context.services, report_id)
+    if drawn is None:
+        return
+    with use_locale(context.services.settings.staff_locale):
+        note = _("⤵️ This copy is out of date: the card was posted again, use the newer one.")
+    await edit_text(pressed, f"{drawn.text}\n\n{note}")
 
 
 async def _prompt(

@@ -6,6 +6,7 @@ left out without losing the card)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,12 +14,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from bot.channels.buttons import card_button
 from emulator import BotMessage, SimulatedGroup, SimulatedUser
-from storage.models import Citizen, OutboxMessage, Report, ReportSupporter
+from storage.models import Citizen, ModerationCard, OutboxMessage, Report, ReportSupporter
 from tests.support.agency_channels import outbox_rows
 from tests.support.clock import Clock
 from tests.support.conversation import expect, reference_in, text_of
-from tests.support.flows import open_report
+from tests.support.flows import open_report, send_plain_report
 from tests.support.harness import Harness
 from tests.test_agency_answers import STAFF_CHAT, join_as_official, report_and_approve
 
@@ -169,6 +171,17 @@ def staff_view(
     return voices, photos, cards
 
 
+def copies(group: SimulatedGroup, reference: str) -> list[BotMessage]:
+    return [
+        m for m in group.messages if reference in (m.text or "") and "Commitment:" in (m.text or "")
+    ]
+
+
+async def until(harness: Harness, condition: Callable[[], bool]) -> None:
+    """Wait for the bot's calls to make `condition` true (each call the emulator records)."""
+    assert await harness.emulator.state.calls_signal.wait_until(condition, 15), "never happened"
+
+
 async def start_by_hand(harness: Harness) -> tuple[Clock, SimulatedGroup]:
     clock = Clock()
     harness.services.clock = clock
@@ -177,6 +190,7 @@ async def start_by_hand(harness: Harness) -> tuple[Clock, SimulatedGroup]:
     return clock, group
 
 
+@pytest.mark.both_databases
 async def test_card_parts_are_each_posted_once_across_retries(harness: Harness) -> None:
     """The album fails with a 502, then the card's text does: the retries resume after what
     Telegram took, so the voice note and each photo are posted once, then the card once."""
@@ -202,6 +216,7 @@ async def test_card_parts_are_each_posted_once_across_retries(harness: Harness) 
     assert cards[0].reply_to_message_id == album.message_id  # the card answers its photos
 
 
+@pytest.mark.both_databases
 async def test_a_photo_telegram_refuses_is_left_out_and_the_card_says_so(
     harness: Harness,
 ) -> None:
@@ -232,6 +247,7 @@ async def test_a_photo_telegram_refuses_is_left_out_and_the_card_says_so(
     assert "1 photo could not be posted" in text_of(redrawn)
 
 
+@pytest.mark.both_databases
 async def test_parts_whose_tries_run_out_are_left_out_and_the_card_goes(
     harness: Harness,
 ) -> None:
@@ -247,3 +263,105 @@ async def test_parts_whose_tries_run_out_are_left_out_and_the_card_goes(
     assert (voices, photos, len(cards)) == (0, [], 1)
     assert "the voice note could not be posted" in text_of(cards[0])
     assert "2 photos could not be posted" in text_of(cards[0])
+
+
+# --- a card posted twice: the older copy's buttons act on the current card ----------------------
+
+
+@pytest.mark.both_databases
+async def test_a_press_on_an_older_copy_of_a_card_acts_on_the_current_one(
+    harness: Harness,
+) -> None:
+    """Telegram posts the card but the connection drops before the bot hears so (the window no
+    bot can close): the retry posts it again. Presses on the older copies act on the report as
+    it is now, draw on the current card, and take the old copy's buttons away."""
+    clock, group = await start_by_hand(harness)
+    moderator = harness.user("en", first_name="Ada")
+    group.add_member(moderator, "administrator")
+    reference = await send_plain_report(harness.user("en"))
+    harness.emulator.faults.set(rate=1.0, kinds={"drop_after"}, methods={"sendMessage"}, limit=1)
+    row = await deliver_card(harness, clock)
+    harness.emulator.faults.clear()
+    assert (row.status, row.attempts) == ("sent", 2)
+    first, second = copies(group, reference)
+    harness.runner.dispatcher.start()
+
+    # A menu pressed on the older copy opens on the current card.
+    query = await moderator.press_button("🚫 Reject", message=first)
+    answer = await moderator.wait_for_callback_answer(query, timeout=10)
+    assert answer.text and "older copy" in answer.text
+    await until(harness, lambda: "out of date" in text_of(first))
+    assert "spam" in second.buttons and first.buttons == []
+
+    # /queue posts the card again; the copy before it (showing the reject menu) still works,
+    # on the report as it is now, and the card redrawn is the newest copy.
+    await moderator.send_command("queue", chat=group)
+    await until(harness, lambda: len(copies(group, reference)) == 3)
+    third = copies(group, reference)[-1]
+    query = await moderator.press_button("spam", message=second)
+    answer = await moderator.wait_for_callback_answer(query, timeout=10)
+    assert answer.text and reference in answer.text and "rejected" in answer.text
+    await until(harness, lambda: "Rejected by Ada" in text_of(third))
+    await until(harness, lambda: "out of date" in text_of(second))
+    assert third.buttons == []
+    assert second.buttons == [] and "out of date" in text_of(second)
+    assert "Rejected by Ada" in text_of(second)
+    async with harness.db.read() as session:
+        report = await session.scalar(select(Report).where(Report.reference == reference))
+    assert report is not None and report.status == "rejected"
+
+
+@pytest.mark.both_databases
+async def test_a_press_on_a_card_the_bot_never_heard_of_makes_it_the_card(
+    harness: Harness,
+) -> None:
+    """The card is posted but the bot never hears so, and a moderator presses it before the retry:
+    that copy becomes the card, so the retry redraws it instead of posting a second one."""
+    clock, group = await start_by_hand(harness)
+    moderator = harness.user("en", first_name="Ada")
+    group.add_member(moderator, "administrator")
+    reference = await send_plain_report(harness.user("en"))
+    harness.emulator.faults.set(rate=1.0, kinds={"drop_after"}, methods={"sendMessage"}, limit=1)
+    await harness.runner.dispatcher.drain_once()
+    harness.emulator.faults.clear()
+    (card,) = copies(group, reference)
+    query = await moderator.press_button("✅ Approve", message=card)
+    answer = await moderator.wait_for_callback_answer(query, timeout=10)
+    assert answer.text and "approved" in answer.text
+    clock.now += timedelta(seconds=6)
+    row = await deliver_card(harness, clock)
+    assert row.status == "sent"
+    assert copies(group, reference) == [card]
+    await harness.runner.dispatcher.drain_once()  # the approval's own redraw
+    assert "Approved by Ada" in text_of(card)
+
+
+async def test_forged_data_on_another_reports_card_leaves_both_cards_alone(
+    harness: Harness,
+) -> None:
+    """A press whose data names report B on report A's card: A's card is not taken for an old
+    copy of B's (nor retired), and B's card stays B's."""
+    clock, group = await start_by_hand(harness)
+    moderator = harness.user("en", first_name="Ada")
+    group.add_member(moderator, "administrator")
+    first = await send_plain_report(harness.user("en"))
+    await deliver_card(harness, clock)
+    second = await send_plain_report(harness.user("en"), text="The bridge railing is missing.")
+    dispatcher = harness.runner.dispatcher
+    await dispatcher.drain_once()
+    (card_a,) = copies(group, first)
+    (card_b,) = copies(group, second)
+    async with harness.db.read() as session:
+        b = await session.scalar(select(Report).where(Report.reference == second))
+    assert b is not None
+    query = await moderator.send_callback(card_button(b.id, "rj"), message=card_a)
+    await moderator.wait_for_callback_answer(query, timeout=10)
+    await until(harness, lambda: "spam" in card_b.buttons)  # the menu opens on B's own card
+    # The moderator's presses are handled in order: once the next is answered, the forged one
+    # is done with.
+    query = await moderator.press_button("◀️ Back", message=card_b)
+    await moderator.wait_for_callback_answer(query, timeout=10)
+    assert "✅ Approve" in card_a.buttons and "out of date" not in text_of(card_a)
+    async with harness.db.read() as session:
+        where = await session.get(ModerationCard, b.id)
+    assert where is not None and where.message_id == card_b.message_id

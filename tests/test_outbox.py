@@ -4,13 +4,15 @@ the bot fails for good without retries; nothing is lost in between."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from storage.models import OutboxMessage
+from bot.outbox.dispatcher import LEASE
+from storage.models import ModerationCard, OutboxMessage, Report
 from tests.support.clock import Clock
 from tests.support.conversation import expect, reference_in
 from tests.support.flows import reach_summary, send_plain_report
@@ -125,3 +127,70 @@ async def test_restart_in_the_middle_of_a_delivery_loses_and_repeats_nothing(
     rows = await outbox_rows(harness, "moderation_card")
     assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
     assert sum(reference in (m.text or "") for m in group.messages) == 1
+
+
+async def test_a_card_telegram_accepted_is_recorded_before_the_writers_waiting(
+    harness: Harness,
+) -> None:
+    """The card is in the staff group, and the bot's other writers are queued for SQLite's
+    write lock when Telegram's answer arrives. Recording the card (with marking it sent, in one
+    transaction) goes before them; if the process dies while they write, the card is not posted
+    again when its lease runs out (it was, 120 s later, when the record waited in line)."""
+    if not harness.db.is_sqlite:
+        pytest.skip("the queue of writers for one write lock is SQLite's")
+    clock = Clock()
+    harness.services.clock = clock
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    dispatcher = harness.runner.dispatcher
+    await dispatcher.stop()  # driven by hand below
+    reference = await send_plain_report(harness.user("en"))
+    since = len(harness.emulator.calls)
+    # Telegram takes a moment to answer the card, as it does under load.
+    harness.emulator.faults.set(
+        rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=1.0, limit=1
+    )
+    delivery = asyncio.create_task(dispatcher.drain_once())
+    await harness.emulator.wait_for_call(
+        "sendMessage",
+        predicate=lambda c: str(c.params.get("chat_id")) == str(STAFF_CHAT),
+        since=since,
+        timeout=10,
+    )
+    # The card is posted; the bot has not heard so yet. Other writers of this process: one
+    # holds the write lock, one waits for it.
+    gates = {name: (asyncio.Event(), asyncio.Event()) for name in ("holder", "next")}
+
+    async def writer(name: str) -> None:
+        inside, leave = gates[name]
+        async with harness.db.write():
+            inside.set()
+            await leave.wait()
+
+    writers = [asyncio.create_task(writer("holder"))]
+    await gates["holder"][0].wait()
+    writers.append(asyncio.create_task(writer("next")))
+    # Telegram answers; the card's record joins the queue behind the writer waiting.
+    async with asyncio.timeout(10):
+        # The database has no event for "a writer queued": look every few milliseconds.
+        while harness.db.writers_waiting < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    gates["holder"][1].set()
+    await gates["next"][0].wait()  # the next writer holds the lock now ...
+    delivery.cancel()  # ... and the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await delivery
+    gates["next"][1].set()
+    await asyncio.gather(*writers)
+    harness.emulator.faults.clear()
+
+    clock.now += LEASE + timedelta(seconds=1)  # a restarted dispatcher finds the lease run out
+    await dispatcher.drain_once()
+    assert sum(reference in (m.text or "") for m in group.messages) == 1
+    rows = await outbox_rows(harness, "moderation_card")
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
+    async with harness.db.read() as session:
+        report = await session.scalar(select(Report).where(Report.reference == reference))
+        assert report is not None
+        card = await session.get(ModerationCard, report.id)
+    posted = [m for m in group.messages if reference in (m.text or "")]
+    assert card is not None and card.message_id == posted[0].message_id

@@ -285,6 +285,13 @@ async def queue_state(services: Services, limit: int) -> tuple[int, datetime | N
     return count, oldest, next_ids
 
 
+async def card_location(services: Services, report_id: int) -> tuple[int, int] | None:
+    """(chat id, message id) of the report's current card, which later changes redraw."""
+    async with services.db.read() as session:
+        card = await queries.card_of(session, report_id)
+    return (card.chat_id, card.message_id) if card is not None else None
+
+
 async def card_posted(services: Services, report_id: int, chat_id: int, message_id: int) -> None:
     async with services.db.write() as session:
         await queries.save_card(session, report_id, chat_id, message_id, services.clock())
