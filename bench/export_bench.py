@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench.common import machine_info, merge_results
+from bot.reports.references import ALPHABET, LENGTH, PREFIX
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Agency, Citizen, Commitment, Report
@@ -44,6 +45,15 @@ STATUSES = (
     + ["draft", "pending_review", "rejected"] * 4
 )
 WORDS = ["road", "school", "clinic", "water", "borehole", "light", "pothole", "broken", "flooded"]
+
+
+def bench_reference(number: int) -> str:
+    """The number-th reference, in the real format (CW- and six symbols of the alphabet)."""
+    symbols = []
+    for _ in range(LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        symbols.append(ALPHABET[digit])
+    return PREFIX + "".join(reversed(symbols))
 
 
 async def generate(url: str, reports: int, seed: int = 7) -> float:
@@ -84,7 +94,7 @@ async def generate(url: str, reports: int, seed: int = 7) -> float:
                 located = rng.random() < 0.7
                 rows.append(
                     {
-                        "reference": f"CW-{i:09d}",
+                        "reference": bench_reference(i),
                         "commitment_id": rng.randrange(COMMITMENTS) + 1,
                         "citizen_id": rng.randrange(CITIZENS) + 1,
                         "kind": "problem" if i % 3 else "progress",
