@@ -225,6 +225,12 @@ async def status(update: Update, context: BotContext) -> None:
         f"<b>{detail.line.reference}</b> · {escape(detail.line.commitment_title)}",
         _("Status: {status}").format(status=escape(status_label(detail.line.status))),
     ]
+    if detail.line.supported_at is not None:  # someone else's report: shown as the public sees it
+        parts.append(
+            _("👍 supported by you since {date}").format(
+                date=escape(format_datetime(detail.line.supported_at, tz))
+            )
+        )
     if detail.text:
         parts.append(f"<blockquote>{escape(detail.text)}</blockquote>")
     elif detail.has_voice:

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.catalog.deeplinks import commitment_payload
+from bot.reports import moderation
+from bot.reports.lifecycle import Actor, ActorKind
 from emulator import SimulatedUser
 from storage.models import Commitment, Report, ReportEvent, ReportSupporter
 from tests.support.conversation import expect, png_image, reference_in, text_of
@@ -387,3 +389,27 @@ async def test_myreports_lists_the_reports_a_citizen_supports(harness: Harness) 
     await amina.send_command("myreports")
     mine = await expect(amina, "You have sent 1 report:")
     assert first in text_of(mine) and "supported by you" not in text_of(mine)
+
+
+async def test_status_of_a_supported_report_shows_what_the_public_may_see(
+    harness: Harness,
+) -> None:
+    amina = harness.user("en", first_name="Amina", username="amina_kawo")
+    bello, stranger = harness.user("en"), harness.user("en")
+    text = "The culvert by the Kawo bridge is cracked."
+    first = await send_located_report(amina, text)
+    await add_voice(bello, first, HERE)
+    await bello.send_command("status", first)
+    waiting = text_of(await expect(bello, first, "supported by you since"))
+    assert "waiting for review" in waiting
+    # Not yet approved: not the author's words; never her exact point, nor who she is.
+    assert text not in waiting and "10.5731" not in waiting
+    assert "Amina" not in waiting and "amina_kawo" not in waiting
+    moderator = Actor(ActorKind.MODERATOR, 99, "Ada")
+    await moderation.approve(harness.services, await report_id(harness, first), moderator)
+    await bello.send_command("status", first)
+    published = text_of(await expect(bello, first, "supported by you since"))
+    assert text in published and "10.5731" not in published
+    # Someone who neither wrote nor supports it learns nothing.
+    await stranger.send_command("status", first)
+    await expect(stranger, "None of your reports has the reference")

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from bot.catalog.commitments import title_of
 from bot.core.services import Services
+from bot.reports import public
+from bot.reports.lifecycle import PUBLIC
 from storage.models import ReportEvent
 from storage.queries import citizens, reports
 
@@ -75,14 +77,20 @@ async def list_reports(services: Services, user_id: int, page: int, locale: str)
 async def report_detail(
     services: Services, user_id: int, reference: str, locale: str
 ) -> ReportDetail | None:
-    """One of the citizen's own reports; None for anyone else's (never reveal who wrote what)."""
+    """One of the citizen's own reports, or one they support as the public sees it (its public
+    text once published, its coarse place, its status history with the agency's notes only);
+    None for anyone else's (never reveal who wrote what)."""
     async with services.db.read() as session:
         citizen = await citizens.by_telegram_id(session, user_id)
         if citizen is None:
             return None
         report = await reports.by_reference_of_citizen(session, reference, citizen.id)
+        supported_at = None
         if report is None:
-            return None
+            backed = await reports.by_reference_supported_by(session, reference, citizen.id)
+            if backed is None:
+                return None
+            report, supported_at = backed
         history = await reports.events(session, report.id)
     default = services.settings.default_locale
     line = ReportLine(
@@ -90,14 +98,37 @@ async def report_detail(
         title_of(report.commitment, locale, default),
         report.status,
         report.created_at,
+        supported_at,
+    )
+    if supported_at is None:
+        return ReportDetail(
+            line=line,
+            kind=report.kind,
+            text=report.text,
+            has_voice=report.voice_file_id is not None,
+            latitude=report.latitude,
+            longitude=report.longitude,
+            photo_count=len(report.photos),
+            history=history,
+        )
+    source = public.source_of(report)
+    latitude, longitude = public.location(
+        source, public.Audience.public(services.settings.public_location_grid_m)
     )
     return ReportDetail(
         line=line,
         kind=report.kind,
-        text=report.text,
+        text=public.public_text(source) if report.status in PUBLIC else None,
         has_voice=report.voice_file_id is not None,
-        latitude=report.latitude,
-        longitude=report.longitude,
+        latitude=latitude,
+        longitude=longitude,
         photo_count=len(report.photos),
-        history=history,
+        history=[_public_event(event) for event in history],
     )
+
+
+def _public_event(event: ReportEvent) -> ReportEvent:
+    """The event as a supporter may see it: the agency's notes, nobody else's."""
+    if event.actor_kind in public.PUBLIC_NOTE_ACTORS:
+        return event
+    return ReportEvent(created_at=event.created_at, to_status=event.to_status, note=None)

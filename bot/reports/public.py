@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
-from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN
+from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN, ActorKind
 from storage.models import Report
+
+# Whose notes on a report are public record: the agency's answers (an official in Telegram, its
+# system through the status endpoint); never a moderator's reasons or a citizen's words.
+PUBLIC_NOTE_ACTORS = frozenset({ActorKind.OFFICIAL.value, ActorKind.AGENCY.value})
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,21 @@ async def by_reference_of_citizen(
     )
 
 
+async def by_reference_supported_by(
+    session: AsyncSession, reference: str, citizen_id: int
+) -> tuple[Report, datetime] | None:
+    """A report the citizen added their voice to, and when."""
+    row = (
+        await session.execute(
+            select(Report, ReportSupporter.created_at)
+            .join(ReportSupporter, ReportSupporter.report_id == Report.id)
+            .where(Report.reference == reference, ReportSupporter.citizen_id == citizen_id)
+            .options(selectinload(Report.commitment), selectinload(Report.photos))
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def events(session: AsyncSession, report_id: int) -> Sequence[ReportEvent]:
     rows = await session.scalars(
         select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)

@@ -32,7 +32,7 @@ from bot.core.services import Services
 from bot.i18n.translate import _, accepted_languages, negotiate_preferred, use_locale
 from bot.reports import public
 from bot.reports.drafting import KIND_LABELS, Kind
-from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN, ActorKind
+from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN
 from bot.reports.references import normalize_reference
 from storage.queries import open311 as queries
 
@@ -41,9 +41,7 @@ CHANGESET = "2026-12-03T00:00:00Z"  # when what this server offers last changed
 MAX_SPAN = timedelta(days=90)  # the specification's longest start_date..end_date
 MAX_PAGE_SIZE = 1000  # the specification's default limit
 OPEN_CLOSED = {"open": PUBLIC_OPEN, "closed": PUBLIC_CLOSED}
-# An agency's answers (in Telegram or through its status endpoint) are public record; nobody
-# else's notes are (moderators' reasons, citizens' words).
-PUBLIC_NOTES = frozenset({ActorKind.OFFICIAL.value, ActorKind.AGENCY.value})
+PUBLIC_NOTES = public.PUBLIC_NOTE_ACTORS
 FORMAT = "{format:(json|xml)}"
 
 
