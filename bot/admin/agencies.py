@@ -37,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     listing.set_defaults(handler=run_list)
 
-    add = commands.add_parser("add", help="add an agency", description="Add an agency.")
+    add = commands.add_parser(
+        "add",
+        help="add an agency",
+        description="Add an agency.",
+        usage="%(prog)s CODE --name LANG=TEXT [--name LANG=TEXT ...] [options]",
+    )
     _settings_options(add, editing=False)
     add.set_defaults(handler=run_add)
 
@@ -45,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "edit",
         help="change an agency",
         description="Change an agency; options not given keep their values.",
+        usage="%(prog)s CODE [options]",
     )
     _settings_options(edit, editing=True)
     edit.set_defaults(handler=run_edit)
@@ -66,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _settings_options(parser: argparse.ArgumentParser, *, editing: bool) -> None:
-    parser.add_argument("--code", required=True, help="the agency's code, e.g. kd-mow")
+    parser.add_argument("code", nargs="?", metavar="CODE", help="the agency's code, e.g. kd-mow")
+    # The spelling before the commands agreed on a positional CODE; still accepted.
+    parser.add_argument("--code", dest="code_option", help=argparse.SUPPRESS)
     parser.add_argument(
         "--name",
         action="append",
@@ -118,9 +126,22 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     return changes
 
 
+def _code_argument(args: argparse.Namespace, command: str) -> str:
+    """CODE, or the old `--code CODE`; one of them, once."""
+    given = [c for c in (args.code, args.code_option) if c is not None]
+    if not given:
+        raise UsageError(
+            f"give the agency's CODE, e.g. agencies {command} kd-mow"
+            + (" --name en='Ministry of Works'" if command == "add" else " --digest off")
+        )
+    if len(given) == 2 and given[0].strip() != given[1].strip():
+        raise UsageError(f"the code is given twice ({given[0]} and {given[1]}); give it once")
+    return given[0]
+
+
 @admin_command
 async def run_add(args: argparse.Namespace, settings: Settings) -> int:
-    code = opt.agency_code(args.code)
+    code = opt.agency_code(_code_argument(args, "add"))
     names = {k: v for k, v in opt.names(args.name).items() if v}
     if not names:
         raise UsageError("--name: give the agency's name in at least one language, e.g. en=...")
@@ -140,7 +161,7 @@ async def run_add(args: argparse.Namespace, settings: Settings) -> int:
 
 @admin_command
 async def run_edit(args: argparse.Namespace, settings: Settings) -> int:
-    code = args.code.strip()
+    code = _code_argument(args, "edit").strip()
     names = opt.names(args.name)
     changes = _changes(args)
     emails = [opt.email(e) for e in args.email]
@@ -197,7 +218,7 @@ async def run_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings) as db, db.read() as session:
         overview = await queries.overview(session)
     if not overview:
-        print("no agencies yet; add one with: agencies add --code CODE --name en=NAME")
+        print("no agencies yet; add one with: agencies add CODE --name en=NAME")
         return 0
     for item in overview:
         print("\n".join(describe(item.agency, item.commitments, item.officials)))

@@ -26,7 +26,7 @@ def agency_code(raw: str) -> str:
     code = raw.strip()
     if not code or len(code) > MAX_AGENCY_CODE_LENGTH or not AGENCY_CODE.match(code):
         raise UsageError(
-            f"--code: {raw!r} is not an agency code: use 1-{MAX_AGENCY_CODE_LENGTH} letters, "
+            f"CODE: {raw!r} is not an agency code: use 1-{MAX_AGENCY_CODE_LENGTH} letters, "
             "digits or . _ / -, starting with a letter or digit"
         )
     return code

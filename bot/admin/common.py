@@ -46,6 +46,10 @@ def admin_command(func: Handler) -> Handler:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return await func(args, settings)
+        except UsageError as exc:
+            # A wrong value on the command line: say where to read how it is given.
+            prog = getattr(args, "command_prog", None)
+            return fail(f"{exc} (try {prog} --help)" if prog else str(exc), exc.exit_code)
         except AdminError as exc:
             return fail(str(exc), exc.exit_code)
         except SQLAlchemyError as exc:

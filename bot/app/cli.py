@@ -8,9 +8,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, NoReturn
 
 from bot.admin import add_admin_commands
 from bot.app.application import HandlerRegistrar
@@ -36,10 +37,36 @@ Configuration comes from environment variables or a .env file (the environment w
 """
 
 EXIT_CONFIG = 2
+EXIT_USAGE = 2
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """Errors are one line, `error: ... (try PROG --help)`, exit status 2, for the program and
+    every subcommand (subparsers are made of the same class). Each parser records its own prog
+    as `command_prog`; the innermost chosen wins, so a handler knows which --help to suggest."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_defaults(command_prog=self.prog)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # Left over after the innermost subcommand: suggest that subcommand's help.
+            self.fail(f"unrecognized arguments: {' '.join(extras)}", parsed.command_prog)
+        return parsed
+
+    def error(self, message: str) -> NoReturn:
+        self.fail(message, self.prog)
+
+    def fail(self, message: str, prog: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (try {prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="run_bot.py",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -29,7 +29,7 @@ def agency_row(url: str, code: str) -> dict[str, object]:
 
 def add_works(cli: Cli, *extra: str) -> CliResult:
     return cli(
-        "agencies", "add", "--code", "kd-mow", "--name", "en=Ministry of Works",
+        "agencies", "add", "kd-mow", "--name", "en=Ministry of Works",
         "--name", "ha=Ma'aikatar Ayyuka", *extra,
     )  # fmt: skip
 
@@ -81,7 +81,7 @@ def test_list_on_an_empty_database(cli: Cli) -> None:
 
 
 def test_defaults_of_a_new_agency(cli: Cli, db_url: str) -> None:
-    assert cli("agencies", "add", "--code", "x", "--name", "en=X").code == 0
+    assert cli("agencies", "add", "x", "--name", "en=X").code == 0
     row = agency_row(db_url, "x")
     assert (row["timezone"], row["digest_frequency"], row["emails"]) == ("UTC", "daily", [])
     assert row["webhook_url"] is None and row["webhook_secret"] is None
@@ -90,7 +90,7 @@ def test_defaults_of_a_new_agency(cli: Cli, db_url: str) -> None:
 def test_edit_changes_only_what_is_given(cli: Cli, db_url: str) -> None:
     assert add_works(cli, "--email", "old@x.example", "--timezone", "Africa/Lagos").code == 0
     result = cli(
-        "agencies", "edit", "--code", "kd-mow", "--name", "ha=", "--name", "fr=Ministère",
+        "agencies", "edit", "kd-mow", "--name", "ha=", "--name", "fr=Ministère",
         "--digest", "off", "--email", "new@x.example",
     )  # fmt: skip
     assert result.code == 0, result.err
@@ -99,7 +99,7 @@ def test_edit_changes_only_what_is_given(cli: Cli, db_url: str) -> None:
     assert row["digest_frequency"] == "off"
     assert row["timezone"] == "Africa/Lagos"
     assert row["emails"] == ["old@x.example", "new@x.example"]
-    assert cli("agencies", "edit", "--code", "kd-mow", "--clear-emails").code == 0
+    assert cli("agencies", "edit", "kd-mow", "--clear-emails").code == 0
     assert agency_row(db_url, "kd-mow")["emails"] == []
     assert "digest:      off" in cli("agencies", "list").out
 
@@ -107,10 +107,10 @@ def test_edit_changes_only_what_is_given(cli: Cli, db_url: str) -> None:
 def test_edit_webhook_and_clear_it(cli: Cli, db_url: str) -> None:
     assert add_works(cli).code == 0
     local = "http://localhost:8080/h"
-    edit = ["agencies", "edit", "--code", "kd-mow"]
+    edit = ["agencies", "edit", "kd-mow"]
     assert cli(*edit, "--webhook-url", local, "--webhook-secret", SECRET).code == 0
     assert agency_row(db_url, "kd-mow")["webhook_url"] == "http://localhost:8080/h"
-    assert cli("agencies", "edit", "--code", "kd-mow", "--clear-webhook").code == 0
+    assert cli("agencies", "edit", "kd-mow", "--clear-webhook").code == 0
     row = agency_row(db_url, "kd-mow")
     assert row["webhook_url"] is None and row["webhook_secret"] is None
 
@@ -134,16 +134,16 @@ def test_edit_webhook_and_clear_it(cli: Cli, db_url: str) -> None:
 def test_bad_values_are_refused(cli: Cli, db_url: str, options: list[str], message: str) -> None:
     assert add_works(cli).code == 0
     before = agency_row(db_url, "kd-mow")
-    result = cli("agencies", "edit", "--code", "kd-mow", *options)
+    result = cli("agencies", "edit", "kd-mow", *options)
     assert_one_line_error(result, message, code=2)
     assert agency_row(db_url, "kd-mow") == before
-    added = cli("agencies", "add", "--code", "other", "--name", "en=Other", *options)
+    added = cli("agencies", "add", "other", "--name", "en=Other", *options)
     assert_one_line_error(added, message, code=2)
     assert scalar(db_url, "SELECT count(*) FROM agencies") == 1
 
 
 def test_a_bad_digest_choice_is_a_usage_error(cli: Cli) -> None:
-    result = cli("agencies", "add", "--code", "x", "--name", "en=X", "--digest", "hourly")
+    result = cli("agencies", "add", "x", "--name", "en=X", "--digest", "hourly")
     assert result.code == 2
     assert "invalid choice: 'hourly'" in result.err
 
@@ -152,26 +152,26 @@ def test_add_errors(cli: Cli, db_url: str) -> None:
     assert add_works(cli).code == 0
     assert_one_line_error(add_works(cli), "agency kd-mow already exists", code=1)
     assert_one_line_error(
-        cli("agencies", "add", "--code", "x y", "--name", "en=X"), "is not an agency code", code=2
+        cli("agencies", "add", "x y", "--name", "en=X"), "is not an agency code", code=2
     )
-    assert_one_line_error(cli("agencies", "add", "--code", "x"), "--name: give the agency's name")
+    assert_one_line_error(cli("agencies", "add", "x"), "--name: give the agency's name")
     assert scalar(db_url, "SELECT count(*) FROM agencies") == 1
 
 
 def test_edit_errors(cli: Cli) -> None:
     assert add_works(cli).code == 0
     assert_one_line_error(
-        cli("agencies", "edit", "--code", "kd-mw", "--digest", "off"),
+        cli("agencies", "edit", "kd-mw", "--digest", "off"),
         "unknown agency 'kd-mw'; did you mean kd-mow?",
         code=1,
     )
-    assert_one_line_error(cli("agencies", "edit", "--code", "kd-mow"), "nothing to change", code=2)
+    assert_one_line_error(cli("agencies", "edit", "kd-mow"), "nothing to change", code=2)
     assert_one_line_error(
-        cli("agencies", "edit", "--code", "kd-mow", "--name", "en=", "--name", "ha="),
+        cli("agencies", "edit", "kd-mow", "--name", "en=", "--name", "ha="),
         "needs a name in at least one language",
     )
     assert_one_line_error(
-        cli("agencies", "edit", "--code", "kd-mow", "--clear-webhook", "--webhook-secret", SECRET),
+        cli("agencies", "edit", "kd-mow", "--clear-webhook", "--webhook-secret", SECRET),
         "--clear-webhook cannot be combined",
     )
 

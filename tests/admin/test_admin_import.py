@@ -373,7 +373,7 @@ def test_a_date_that_contradicts_the_stored_one_is_refused(
 def test_an_existing_agency_is_not_renamed_by_an_import(
     cli: Cli, db_url: str, tmp_path: Path
 ) -> None:
-    assert cli("agencies", "add", "--code", "kd-mow", "--name", "en=Works Ministry").code == 0
+    assert cli("agencies", "add", "kd-mow", "--name", "en=Works Ministry").code == 0
     result = cli("import-commitments", str(own_csv(tmp_path, ROAD)))
     assert "agencies: 0 created" in result.out
     names = scalar(db_url, "SELECT names FROM agencies WHERE code = 'kd-mow'")
