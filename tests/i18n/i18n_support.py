@@ -55,10 +55,11 @@ def plain(sent_html: str) -> str:
     return html.unescape(_TAG.sub("", sent_html))
 
 
-def fragment(locale: str, msgid: str) -> str:
-    """The longest literal piece of a translation, to recognise its message by."""
+def fragment(locale: str, msgid: str | tuple[str, str, int]) -> str:
+    """The longest literal piece of a translation, to recognise its message by; a plural
+    message is given as (singular, plural, n)."""
     with use_locale(locale):
-        text = gettext(full_msgid(msgid))
+        text = gettext(full_msgid(msgid)) if isinstance(msgid, str) else ngettext(*msgid)
     return max((piece.strip() for piece in _SPLIT.split(text)), key=len)
 
 

@@ -40,6 +40,8 @@ KEYBOARDS = {
         "👏 Praise",
     ),
     "location": ("📍 Share my location", "➡️ Continue without location"),
+    "commitment": ("📍 Commitments near me", "🗂 Browse by theme"),
+    "discard": ("Yes, discard", "No, keep going"),
     "results": ("◀️ Back", "More ▶️", "🗂 Browse by theme"),
     "summary": (
         "✅ Send report",

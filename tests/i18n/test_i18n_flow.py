@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.catalog.deeplinks import commitment_payload
 from bot.i18n.translate import LRI, NATIVE_NAMES, PDI
+from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT
 from emulator import SimulatedUser
 from storage.models import Citizen, Report
 from tests.support.catalog import KADUNA_CATALOG
@@ -25,17 +26,34 @@ UDHR_SAMPLES = ROOT.parent / "shared" / "data" / "text" / "udhr_samples.json"
 PRIVACY = "<b>Before you start: your privacy</b>"
 KIND_PROMPT = "<b>{title}</b>\n\nWhat kind of feedback is it?"
 DESCRIBE = (
+    "Describe what you see, in your own words ({min} to {max} character). "
+    "You can also send a voice note instead.",
     "Describe what you see, in your own words ({min} to {max} characters). "
-    "You can also send a voice note instead."
+    "You can also send a voice note instead.",
+    MAX_TEXT,
 )
 WHERE = (
     "Where is it? Press «{share}» (or send a place from the map). If you are not there now, "
     "press «{skip}»."
 )
-ADD_PHOTOS = "Add photos if you have them: up to {n}. Send them now, or skip."
+COMMITMENT_PROMPT = (  # as asked where the catalog has themes
+    "Which commitment is your report about?\n\n"
+    "• Type a few words or the code from the signboard to search\n"
+    "• Or press «{nearby}» to see commitments near you\n"
+    "• Or browse them by theme"
+)
+ADD_PHOTOS = (
+    "Add a photo if you have one: up to {n}. Send it now, or skip.",
+    "Add photos if you have them: up to {n}. Send them now, or skip.",
+    MAX_PHOTOS,
+)
 PHOTOS_ADDED = (
     "{count} photo added (at most {n}). Send more, or press Done.",
     "{count} photos added (at most {n}). Send more, or press Done.",
+)
+PHOTOS_FULL = (
+    "{count} photo added: that is as many as a report can hold. Press «{done}» to continue.",
+    "{count} photos added: that is as many as a report can hold. Press «{done}» to continue.",
 )
 SUMMARY = (
     "<b>Your report</b>\n\n"
@@ -73,7 +91,7 @@ TITLES = {"ha": ROAD.title_ha or "", "ar": ROAD.title_en, "uk": ROAD.title_en}
 PHOTOS_ADDED_START = {
     "ha": {1: "An ƙara hoto 1 ", 2: "An ƙara hotuna 2 ", 3: "An ƙara hotuna 3 "},
     "ar": {1: "أُضيفت صورة واحدة ", 2: "أُضيفت صورتان ", 3: "أُضيفت 3 صور "},
-    "uk": {1: "Додано 1 фотографію ", 2: "Додано 2 фотографії ", 5: "Додано 5 фотографій "},
+    "uk": {1: "Додано 1 фотографію ", 2: "Додано 2 фотографії ", 3: "Додано 3 фотографії "},
 }
 FIVE_PHOTOS = {"ha": "hotuna 5", "ar": "5 صور", "uk": "5 фотографій"}
 REPORTS_SENT = {
@@ -140,7 +158,12 @@ async def test_report_flow_speaks_the_citizens_language(
 
     for count in range(1, 6):
         await citizen.send_photo(png_image((40 * count, 90, 200 - 30 * count)))
-        added = await expect(citizen, plain(trn(locale, *PHOTOS_ADDED, count, count=count, n=5)))
+        if count < MAX_PHOTOS:
+            said = trn(locale, *PHOTOS_ADDED, count, count=count, n=MAX_PHOTOS)
+        else:  # the last one says the report is full and what to press next
+            done = tr(locale, "✅ Done with photos")
+            said = trn(locale, *PHOTOS_FULL, count, count=count, done=done)
+        added = await expect(citizen, plain(said))
         if count in PHOTOS_ADDED_START[locale]:
             assert text_of(added).startswith(PHOTOS_ADDED_START[locale][count])
     await citizen.press_button(tr(locale, "✅ Done with photos"))
@@ -363,7 +386,7 @@ async def test_search_matches_every_language_and_shows_the_readers_title(
     hausa = harness.user("ha")
     await hausa.send_command("report")
     await consent(hausa, "ha")
-    await expect(hausa, fragment("ha", "Which commitment is your report about?"))
+    await expect(hausa, fragment("ha", COMMITMENT_PROMPT))
     await hausa.send_text("Rigasa road")  # English words find the road...
     found = await expect(hausa, "KAD-RD-017")
     assert TITLES["ha"] in text_of(found)  # ...shown with its Hausa title
@@ -372,7 +395,7 @@ async def test_search_matches_every_language_and_shows_the_readers_title(
     ukrainian = harness.user("uk")
     await ukrainian.send_command("report")
     await consent(ukrainian, "uk")
-    await expect(ukrainian, fragment("uk", "Which commitment is your report about?"))
+    await expect(ukrainian, fragment("uk", COMMITMENT_PROMPT))
     await ukrainian.send_text("centre de santé")  # the French title finds the clinic...
     found = await expect(ukrainian, "KAD-HC-004")
     assert "Primary health centre, Ungwan Rimi" in text_of(found)  # ...in the default language
