@@ -117,6 +117,23 @@ class Commitment(Base):
     agency: Mapped[Agency | None] = relationship(lazy="raise")
 
 
+class CommitmentPartner(Base):
+    """An institution named with the lead agency as carrying out a commitment (the OGP export's
+    "Lead Institution" often lists several). Reports go to the lead agency, commitments.agency_id;
+    partners are on record, each an agency of its own."""
+
+    __tablename__ = "commitment_partners"
+
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # 1 for the first partner named after the lead, 2 for the next, ...
+    position: Mapped[int] = mapped_column(Integer)
+
+
 class Citizen(Base):
     __tablename__ = "citizens"
 

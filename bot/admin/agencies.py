@@ -19,9 +19,11 @@ from bot.admin.common import (
 )
 from bot.catalog.deeplinks import deep_link, invite_payload
 from bot.core.settings import Settings
+from bot.i18n.translate import ngettext
 from bot.roles.officials import create_invite
 from storage.models import Agency
 from storage.queries import agencies as queries
+from storage.text import fold_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +35,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     commands = parser.add_subparsers(dest="agencies_command", metavar="ACTION", required=True)
 
     listing = commands.add_parser(
-        "list", help="every agency with its schedule, channels and number of commitments"
+        "list",
+        help="agencies with their schedule, channels and number of commitments",
+        description="Agencies by code, then how many were listed. Filters combine.",
+    )
+    listing.add_argument(
+        "--country",
+        help="only agencies with a commitment in this country or locality (any letter case), "
+        "e.g. Nigeria",
+    )
+    listing.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only agencies whose code or name (any language) contains TEXT, ignoring letter "
+        "case and accents",
     )
     listing.set_defaults(handler=run_list)
 
@@ -217,17 +232,46 @@ async def run_invite(args: argparse.Namespace, settings: Settings) -> int:
 async def run_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_database(settings) as db, db.read() as session:
         overview = await queries.overview(session)
+        countries = await queries.countries(session) if args.country is not None else {}
     if not overview:
         print("no agencies yet; add one with: agencies add CODE --name en=NAME")
         return 0
-    for item in overview:
-        print("\n".join(describe(item.agency, item.commitments, item.officials)))
+    shown = overview
+    if args.country is not None:
+        wanted = fold_text(args.country)
+        shown = [
+            item
+            for item in shown
+            if any(fold_text(c) == wanted for c in countries.get(item.agency.id, ()))
+        ]
+    if args.search is not None:
+        needle = fold_text(args.search)
+        shown = [item for item in shown if needle in _searchable(item.agency)]
+    for item in shown:
+        print("\n".join(describe(item.agency, item.commitments, item.officials, item.partner_in)))
+    total = len(overview)
+    if args.country is None and args.search is None:
+        print(ngettext("{count} agency", "{count} agencies", total).format(count=total))
+    else:
+        print(
+            ngettext("{count} of {total} agency", "{count} of {total} agencies", total).format(
+                count=len(shown), total=total
+            )
+        )
     return 0
 
 
-def describe(agency: Agency, commitments: int, officials: int) -> list[str]:
+def _searchable(agency: Agency) -> str:
+    return fold_text(" ".join([agency.code, *(agency.names or {}).values()]))
+
+
+def describe(agency: Agency, commitments: int, officials: int, partner_in: int = 0) -> list[str]:
     names = "; ".join(f"{text} [{lang}]" for lang, text in sorted((agency.names or {}).items()))
-    channels = [f"{officials} official{'s' if officials != 1 else ''} in Telegram"]
+    channels = [
+        ngettext("{count} official in Telegram", "{count} officials in Telegram", officials).format(
+            count=officials
+        )
+    ]
     if agency.webhook_url:
         channels.append(
             f"webhook {agency.webhook_url} (secret {opt.mask_secret(agency.webhook_secret)})"
@@ -240,6 +284,7 @@ def describe(agency: Agency, commitments: int, officials: int) -> list[str]:
         f"  digest:      {schedule(agency)}",
         f"  channels:    {'; '.join(channels)}",
         f"  commitments: {commitments}",
+        *([f"  partner in:  {partner_in}"] if partner_in else []),
     ]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Row
 
 from bot.admin.common import AdminError, UsageError, admin_command, open_database
 from bot.core.settings import Settings
+from bot.i18n.translate import ngettext
 from bot.reports import public, selection
 from bot.reports.lifecycle import PUBLIC
 from bot.reports.selection import Selection
@@ -133,5 +134,10 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
-    print(f"exported {count} reports to {target} ({args.format})")
+    exported = ngettext(
+        "exported {count} report to {target} ({format})",
+        "exported {count} reports to {target} ({format})",
+        count,
+    )
+    print(exported.format(count=count, target=target, format=args.format))
     return 0

@@ -15,7 +15,13 @@ from typing import Any
 
 from bot.admin import ogp
 from bot.admin.common import AdminError, UsageError
-from bot.admin.records import AgencyRef, CommitmentRecord, RowError, check_language
+from bot.admin.records import (
+    AgencyRef,
+    CommitmentRecord,
+    RowError,
+    cell_count_mismatch,
+    check_language,
+)
 
 FORMATS = ("auto", "csv", "json", "yaml", "ogp")
 # Per-language fields: a column title_en, or a mapping titles: {en: ...}.
@@ -99,7 +105,7 @@ def _parse_csv(text: str) -> Iterator[CommitmentRecord]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):
-            raise RowError(row_no, f"{len(cells)} cells but the header names {len(header)}")
+            raise RowError(row_no, cell_count_mismatch(len(cells), len(header)))
         yield record_from_mapping(row_no, dict(zip(header, cells, strict=False)))
 
 

@@ -15,8 +15,15 @@ from typing import Any
 
 from bot.admin import formats
 from bot.admin.common import AdminError, admin_command, open_database
-from bot.admin.records import CommitmentRecord, RowError, check_unique_codes, validate
+from bot.admin.records import (
+    AgencyRef,
+    CommitmentRecord,
+    RowError,
+    check_unique_codes,
+    validate,
+)
 from bot.core.settings import Settings
+from bot.i18n.translate import ngettext
 from storage.db import Database
 from storage.models import Agency, Commitment
 from storage.queries import catalog
@@ -119,6 +126,47 @@ def _merged_values(
     return values
 
 
+def _agency_refs(record: CommitmentRecord) -> list[AgencyRef]:
+    """The lead agency and the partners a row names."""
+    return [ref for ref in (record.agency, *(record.partners or ())) if ref is not None]
+
+
+def _new_agencies(
+    records: list[CommitmentRecord], known: set[str], now: datetime
+) -> dict[str, Agency]:
+    """The agencies this import creates, named as the file names them. An agency that does not
+    exist and that no row names is refused: it would reach officials and digests nameless."""
+    new: dict[str, Agency] = {}
+    rows: dict[str, list[int]] = {}
+    for record in records:
+        for ref in _agency_refs(record):
+            if ref.code in known:
+                continue
+            agency = new.setdefault(
+                ref.code, Agency(code=ref.code, names={}, created_at=now, updated_at=now)
+            )
+            agency.names = {**ref.names, **agency.names}
+            rows.setdefault(ref.code, []).append(record.row)
+    nameless = [code for code, agency in new.items() if not any(agency.names.values())]
+    if nameless:
+        code = nameless[0]
+        others = sum(len(rows[c]) for c in nameless) - 1
+        more = ""
+        if others:
+            more = ngettext(
+                " ({count} more row names an unknown agency without a name)",
+                " ({count} more rows name unknown agencies without a name)",
+                others,
+            ).format(count=others)
+        raise RowError(
+            rows[code][0],
+            f"agency {code} does not exist and the file gives no name for it: add "
+            f"agency_name_en (or another language) to the row, or first run: agencies add "
+            f"{code} --name en=NAME{more}",
+        )
+    return new
+
+
 async def _apply(
     db: Database, records: list[CommitmentRecord], now: datetime, dry_run: bool
 ) -> ImportSummary:
@@ -128,24 +176,17 @@ async def _apply(
     async with unit as session:
         existing = await catalog.commitments_by_codes(session, (r.code for r in records))
         by_folded = {code.casefold(): c for code, c in existing.items()}
+        stored_partners = await catalog.partner_codes(session, (c.id for c in existing.values()))
         agencies = await catalog.agencies_by_codes(
-            session, (r.agency.code for r in records if r.agency)
+            session, (ref.code for r in records for ref in _agency_refs(r))
         )
-        new_agencies: dict[str, Agency] = {}
-        for record in records:
-            ref = record.agency
-            if ref is None or ref.code in agencies:
-                continue
-            agency = new_agencies.setdefault(
-                ref.code, Agency(code=ref.code, names={}, created_at=now, updated_at=now)
-            )
-            agency.names = {**ref.names, **agency.names}
+        new_agencies = _new_agencies(records, set(agencies), now)
         summary.agencies_created = len(new_agencies)
         if new_agencies and not dry_run:
             await catalog.add_all(session, new_agencies.values())
         agencies.update(new_agencies)
 
-        created: list[Commitment] = []
+        created: list[tuple[Commitment, CommitmentRecord]] = []
         for record in records:
             current = by_folded.get(record.code.casefold())
             agency_id = None
@@ -156,22 +197,33 @@ async def _apply(
             if start and end and start > end:
                 # One date in the file, the other stored: the pair must still make sense.
                 raise RowError(record.row, f"start date {start} would be after end date {end}")
+            partners = None if record.partners is None else [p.code for p in record.partners]
             if current is None:
                 summary.created += 1
                 if not dry_run:
-                    created.append(
-                        Commitment(code=record.code, created_at=now, updated_at=now, **values)
+                    commitment = Commitment(
+                        code=record.code, created_at=now, updated_at=now, **values
                     )
-            elif any(getattr(current, n) != values[n] for n in _FIELDS):
+                    created.append((commitment, record))
+            elif any(getattr(current, n) != values[n] for n in _FIELDS) or (
+                partners is not None and partners != stored_partners.get(current.id, [])
+            ):
                 summary.updated += 1
                 if not dry_run:
                     for name, value in values.items():
                         setattr(current, name, value)
                     current.updated_at = now
+                    if partners is not None:
+                        ids = [agencies[code].id for code in partners]
+                        await catalog.replace_partners(session, current.id, ids)
             else:
                 summary.unchanged += 1
         if created and not dry_run:
-            await catalog.add_all(session, created)
+            await catalog.add_all(session, (commitment for commitment, _ in created))
+            for commitment, record in created:
+                if record.partners:
+                    ids = [agencies[p.code].id for p in record.partners]
+                    await catalog.replace_partners(session, commitment.id, ids)
     return summary
 
 
@@ -189,14 +241,18 @@ async def import_file(
     text = formats.read_text(path)
     if fmt == "auto":
         fmt = formats.detect_format(path, text)
-    records = formats.parse(path, text, fmt)
-    if not records:
-        raise AdminError(f"{path}: holds no commitments")
-    for record in records:
-        validate(record)
-    check_unique_codes(records)
-    selected = select_records(records, country, action_plan)
-    summary = await _apply(db, selected, now or datetime.now(UTC), dry_run)
+    try:
+        records = formats.parse(path, text, fmt)
+        if not records:
+            raise AdminError(f"{path}: holds no commitments")
+        for record in records:
+            validate(record)
+        check_unique_codes(records)
+        selected = select_records(records, country, action_plan)
+        summary = await _apply(db, selected, now or datetime.now(UTC), dry_run)
+    except RowError as exc:
+        # The file as given on the command line, then the row: `catalog.csv: row 7: ...`.
+        raise AdminError(f"{path}: {exc}") from None
     summary.rows, summary.selected = len(records), len(selected)
     return fmt, summary
 
@@ -244,7 +300,12 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     selected = ""
     if summary.selected != summary.rows:
         selected = f", {summary.selected} selected by the filters"
-    print(f"read {summary.rows} commitments from {args.file} ({fmt} format){selected}")
+    read = ngettext(
+        "read {count} commitment from {file} ({format} format)",
+        "read {count} commitments from {file} ({format} format)",
+        summary.rows,
+    )
+    print(read.format(count=summary.rows, file=args.file, format=fmt) + selected)
     print(
         f"commitments: {summary.created} created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"

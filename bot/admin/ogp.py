@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 
 from bot.admin.common import AdminError
-from bot.admin.records import AgencyRef, CommitmentRecord, RowError
+from bot.admin.records import AgencyRef, CommitmentRecord, RowError, cell_count_mismatch
 from storage.text import fold_text
 
 CODE = "Commitment Unique Identifier"
@@ -146,7 +146,7 @@ def parse(text: str) -> list[CommitmentRecord]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            raise RowError(row_no, f"{len(cells)} cells but the header names {len(header)}")
+            raise RowError(row_no, cell_count_mismatch(len(cells), len(header)))
         rows.append((row_no, cells))
     day_first = _day_first_plans(rows, index)
     records = []
@@ -203,7 +203,12 @@ def _record(
     if title is None:
         raise ValueError(f"{TITLE} is empty for {code}")
     country = clean_name(value(COUNTRY) or "") or None
-    lead = clean_name(value(LEAD) or "")
+    institutions = split_institutions(value(LEAD) or "")
+    agencies: dict[str, AgencyRef] = {}
+    for name in institutions:  # each institution once, the lead first
+        ref = AgencyRef(agency_code(country, name), {"en": name})
+        agencies.setdefault(ref.code, ref)
+    lead, *partners = agencies.values() if agencies else (None,)
     day_first = _plan(cells, index) in day_first_plans
     return CommitmentRecord(
         row=row_no,
@@ -214,7 +219,8 @@ def _record(
         action_plan=value(ACTION_PLAN),
         theme=theme_of(cells, index),
         country=country,
-        agency=AgencyRef(agency_code(country, lead), {"en": lead}) if lead else None,
+        agency=lead,
+        partners=tuple(partners),
         start_date=parse_date(value(START), START, end=False, day_first=day_first),
         end_date=parse_date(value(END), END, end=True, day_first=day_first),
     )
@@ -243,14 +249,69 @@ def clean_name(text: str) -> str:
     return " ".join(kept.split())
 
 
+# Lists pasted into the cell: a bullet, "(a)" or a dash at the start of a line opens an item.
+_LIST_ITEM = re.compile(r"(?m)^[ \t]*(?:[●•▪◦\ue000-\uf8ff]|\([a-z]\)|-(?=\s))[ \t]*")
+# "X and Ministry of Y", "X & the Office of Y": a second institution, not a name with "and".
+_AND_INSTITUTION = re.compile(
+    r"\s+(?:and|&)\s+(?=(?:the\s+)?(?:Ministry|Ministries|Department|Office|Secretariat|"
+    r"Agency|Commission|Council|Directorate)\s+(?:of|for)\b)"
+)
+_SEMICOLON = re.compile(r"\s*;\s*")
+
+
+def split_institutions(raw: str) -> list[str]:
+    """The lead institution first, then the partners, as the export's "Lead Institution" lists
+    them: items of a pasted list (bullets, (a), dashes), parts between semicolons, "X and
+    Ministry of Y", and "Ministry of Justice/Nigeria Union of Journalists". Names that merely
+    contain "and", "&", "/" or commas stay whole (see bot/admin/FORMAT.md)."""
+    items = [item for item in _LIST_ITEM.split(raw) if item.strip()]
+    names: list[str] = []
+    for item in items:
+        for part in _split_outside_brackets(clean_name(item), _SEMICOLON):
+            for piece in _split_outside_brackets(part, _AND_INSTITUTION):
+                names.extend(_split_slash(piece))
+    cleaned = (_tidy(name, first=i == 0) for i, name in enumerate(names))
+    return [name for name in cleaned if name]
+
+
+def _split_outside_brackets(text: str, separator: re.Pattern[str]) -> list[str]:
+    """Split at the separator's matches that are not inside parentheses."""
+    parts, start = [], 0
+    for match in separator.finditer(text):
+        if text[: match.start()].count("(") <= text[: match.start()].count(")"):
+            parts.append(text[start : match.start()])
+            start = match.end()
+    parts.append(text[start:])
+    return parts
+
+
+def _split_slash(text: str) -> list[str]:
+    """A slash between two names ("Ministry of Justice/Nigeria Union of Journalists"), not an
+    abbreviation in slashes ("/MEG/"), a pair of words ("Policy/Governance", "Provincial/UB
+    Governors") or a slash inside a list with commas."""
+    parts = [p.strip() for p in text.split("/")]
+    separate = len(parts) > 1 and "," not in text
+    if separate and all(len(p.split()) >= 2 and p[0].isupper() for p in parts):
+        return parts
+    return [text]
+
+
+def _tidy(name: str, *, first: bool) -> str:
+    name = name.strip().rstrip(",;:.").strip()
+    # "... and the Ministry of Culture": the partner is the Ministry of Culture.
+    return name if first else re.sub(r"^the\s+", "", name)
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold_text(text)).strip("-")
 
 
 def agency_code(country: str | None, name: str) -> str:
     """`<country-slug>/<name-slug>`: the same ministry name in two countries is two agencies."""
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    name_slug = slug(name) or f"agency-{digest}"
+    name_slug = slug(name)
+    # Of the whole slug, so that names differing only in case, accents or punctuation agree.
+    digest = hashlib.sha1((name_slug or name).encode()).hexdigest()[:8]
+    name_slug = name_slug or f"agency-{digest}"
     if len(name_slug) > _NAME_SLUG_MAX:
         name_slug = f"{name_slug[: _NAME_SLUG_MAX - 9].rstrip('-')}-{digest}"
     return f"{slug(country or '') or 'ogp'}/{name_slug}"

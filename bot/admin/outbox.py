@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from bot.admin.common import admin_command, open_database, positive_int
 from bot.core.settings import Settings
+from bot.i18n.translate import ngettext
 from storage.db import Database
 from storage.queries import failed_deliveries as queries
 
@@ -93,7 +94,10 @@ async def run_failed(args: argparse.Namespace, settings: Settings) -> int:
     for item in failed:
         print(
             f"#{item.id}  {item.kind}  agency {item.agency or '(none)'}  "
-            f"{item.attempts} attempt{'s' if item.attempts != 1 else ''}  queued {item.created_at}"
+            + ngettext("{count} attempt", "{count} attempts", item.attempts).format(
+                count=item.attempts
+            )
+            + f"  queued {item.created_at}"
         )
         print(f"  last error: {item.last_error or '(none recorded)'}")
     return 0

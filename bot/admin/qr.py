@@ -18,6 +18,7 @@ from bot.admin.common import (
 from bot.admin.labels import Label, QRCode, find_font, render_png, render_svg
 from bot.catalog.deeplinks import PayloadTooLong, commitment_link
 from bot.core.settings import SUPPORTED_LOCALES, Settings
+from bot.i18n.translate import ngettext
 from storage.models import Commitment
 from storage.queries import catalog
 
@@ -138,8 +139,15 @@ async def run_qr(args: argparse.Namespace, settings: Settings) -> int:
         (args.out / f"{stem}.svg").write_text(render_svg(label, qr_code, font), encoding="utf-8")
         if sheet is not None:
             sheet.add(image)
-    print(f"wrote {len(labels)} QR code(s) to {args.out} (PNG and SVG)")
+    wrote = ngettext(
+        "wrote {count} QR code to {out} (PNG and SVG)",
+        "wrote {count} QR codes to {out} (PNG and SVG)",
+        len(labels),
+    )
+    print(wrote.format(count=len(labels), out=args.out))
     if sheet is not None:
         sheet.save(args.out / SHEET_NAME)
-        print(f"wrote {args.out / SHEET_NAME} ({sheet.pages} page(s), {sheet.count} codes)")
+        pages = ngettext("{count} page", "{count} pages", sheet.pages).format(count=sheet.pages)
+        codes = ngettext("{count} code", "{count} codes", sheet.count).format(count=sheet.count)
+        print(f"wrote {args.out / SHEET_NAME} ({pages}, {codes})")
     return 0

@@ -16,6 +16,7 @@ from datetime import date
 from bot.admin.common import AdminError
 from bot.catalog.commitments import MAX_NEARBY_RADIUS_M
 from bot.catalog.deeplinks import PayloadTooLong, commitment_payload
+from bot.i18n.translate import ngettext
 
 MAX_CODE_LENGTH = 255
 MAX_AGENCY_CODE_LENGTH = 128
@@ -49,11 +50,22 @@ class CommitmentRecord:
     theme: str | None = None
     country: str | None = None
     agency: AgencyRef | None = None
+    # Institutions named with the lead agency; None: not given (the stored ones stay).
+    partners: tuple[AgencyRef, ...] | None = None
     latitude: float | None = None
     longitude: float | None = None
     radius_m: float | None = None
     start_date: date | None = None
     end_date: date | None = None
+
+
+def cell_count_mismatch(cells: int, header: int) -> str:
+    """A CSV row whose cells do not match its header, in words that count right."""
+    return ngettext(
+        "{count} cell but the header names {header}",
+        "{count} cells but the header names {header}",
+        cells,
+    ).format(count=cells, header=header)
 
 
 def has_control_characters(text: str) -> bool:
@@ -93,11 +105,12 @@ def _validate(r: CommitmentRecord) -> None:
     _validate_location(r)
     if r.start_date and r.end_date and r.start_date > r.end_date:
         raise ValueError(f"start date {r.start_date} is after end date {r.end_date}")
-    if r.agency is not None:
-        code = r.agency.code
-        if len(code) > MAX_AGENCY_CODE_LENGTH or not AGENCY_CODE.match(code):
+    for ref in (r.agency, *(r.partners or ())):
+        if ref is None:
+            continue
+        if len(ref.code) > MAX_AGENCY_CODE_LENGTH or not AGENCY_CODE.match(ref.code):
             raise ValueError(
-                f"agency code {code!r} must be 1-{MAX_AGENCY_CODE_LENGTH} letters, digits "
+                f"agency code {ref.code!r} must be 1-{MAX_AGENCY_CODE_LENGTH} letters, digits "
                 "or . _ / - and start with a letter or digit"
             )
 

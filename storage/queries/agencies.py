@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Commitment, Official
+from storage.models import Agency, Commitment, CommitmentPartner, Official
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class AgencyOverview:
     agency: Agency
     commitments: int
     officials: int
+    partner_in: int = 0  # commitments it carries out with another, lead, agency
 
 
 async def by_code(session: AsyncSession, code: str) -> Agency | None:
@@ -37,13 +38,41 @@ async def overview(session: AsyncSession) -> list[AgencyOverview]:
     officials = (
         select(Official.agency_id, func.count().label("n")).group_by(Official.agency_id).subquery()
     )
+    partners = (
+        select(CommitmentPartner.agency_id, func.count().label("n"))
+        .group_by(CommitmentPartner.agency_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Agency, func.coalesce(commitments.c.n, 0), func.coalesce(officials.c.n, 0))
+        select(
+            Agency,
+            func.coalesce(commitments.c.n, 0),
+            func.coalesce(officials.c.n, 0),
+            func.coalesce(partners.c.n, 0),
+        )
         .outerjoin(commitments, commitments.c.agency_id == Agency.id)
         .outerjoin(officials, officials.c.agency_id == Agency.id)
+        .outerjoin(partners, partners.c.agency_id == Agency.id)
         .order_by(Agency.code)
     )
-    return [AgencyOverview(agency, c, o) for agency, c, o in rows.all()]
+    return [AgencyOverview(agency, c, o, p) for agency, c, o, p in rows.all()]
+
+
+async def countries(session: AsyncSession) -> dict[int, set[str]]:
+    """Per agency id, the countries of the commitments it leads or is a partner in."""
+    led = select(Commitment.agency_id, Commitment.country).where(
+        Commitment.agency_id.is_not(None), Commitment.country.is_not(None)
+    )
+    partnered = (
+        select(CommitmentPartner.agency_id, Commitment.country)
+        .join(Commitment, Commitment.id == CommitmentPartner.commitment_id)
+        .where(Commitment.country.is_not(None))
+    )
+    found: dict[int, set[str]] = {}
+    for agency_id, country in (await session.execute(led.union(partnered))).all():
+        if agency_id is not None and country is not None:
+            found.setdefault(agency_id, set()).add(country)
+    return found
 
 
 async def all_codes(session: AsyncSession) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Commitment
+from storage.models import Agency, Commitment, CommitmentPartner
 
 # Stay well under every database's limit on bound parameters in one IN (...) list.
 _IN_CHUNK = 500
@@ -58,4 +58,36 @@ async def all_commitments(session: AsyncSession) -> Sequence[Commitment]:
 async def add_all(session: AsyncSession, objects: Iterable[Agency | Commitment]) -> None:
     """Add new rows and flush, so that new agencies get the ids their commitments refer to."""
     session.add_all(list(objects))
+    await session.flush()
+
+
+async def partner_codes(
+    session: AsyncSession, commitment_ids: Iterable[int]
+) -> dict[int, list[str]]:
+    """Each commitment's partner agencies (codes, in the order named); none: absent."""
+    found: dict[int, list[str]] = {}
+    ids = sorted(set(commitment_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows = await session.execute(
+            select(CommitmentPartner.commitment_id, Agency.code)
+            .join(Agency, Agency.id == CommitmentPartner.agency_id)
+            .where(CommitmentPartner.commitment_id.in_(ids[start : start + _IN_CHUNK]))
+            .order_by(CommitmentPartner.commitment_id, CommitmentPartner.position)
+        )
+        for commitment_id, code in rows.all():
+            found.setdefault(commitment_id, []).append(code)
+    return found
+
+
+async def replace_partners(
+    session: AsyncSession, commitment_id: int, agency_ids: Sequence[int]
+) -> None:
+    """The commitment's partners become these agencies, in this order."""
+    await session.execute(
+        delete(CommitmentPartner).where(CommitmentPartner.commitment_id == commitment_id)
+    )
+    session.add_all(
+        CommitmentPartner(commitment_id=commitment_id, agency_id=agency_id, position=position)
+        for position, agency_id in enumerate(agency_ids, start=1)
+    )
     await session.flush()

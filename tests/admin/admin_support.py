@@ -20,10 +20,16 @@ from storage.db import Database
 from storage.migrate import upgrade_to_head
 from storage.models import Agency, Citizen, Commitment, OutboxMessage, Report
 
-DATA = Path(__file__).resolve().parent / "data"
-OGP_SAMPLE = DATA / "ogp_sample.csv"
+# Real rows of the OGP export, kept in the checkout (tests/data/ogp/README.md).
+OGP_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "ogp" / "ogp_sample.csv"
 OGP_FULL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ogp"
 OGP_FULL_FILE = (OGP_FULL / "ogp_commitments_irm_export.csv").resolve()
+
+
+def real_ogp_export() -> Path:
+    """The whole export beside the checkout when it is there, else the sample: a test of the
+    real data never skips (a clean checkout in CI has no ../shared)."""
+    return OGP_FULL_FILE if OGP_FULL_FILE.is_file() else OGP_SAMPLE
 
 
 @dataclass(frozen=True)

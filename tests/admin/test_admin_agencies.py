@@ -5,10 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 from collections.abc import Callable
 
 import pytest
-from admin_support import CliResult, assert_one_line_error, migrate, rows, scalar, seed
+from admin_support import (
+    OGP_SAMPLE,
+    CliResult,
+    assert_one_line_error,
+    migrate,
+    rows,
+    scalar,
+    seed,
+    sqlite_path,
+)
 
 Cli = Callable[..., CliResult]
 SECRET = "s3cr3t-value-that-is-long-enough-42"
@@ -70,9 +80,64 @@ def test_add_with_every_setting_then_list(cli: Cli, db_url: str) -> None:
 def test_list_counts_commitments_per_agency(cli: Cli, db_url: str) -> None:
     seed(db_url, {"A-1": "a", "A-2": "a", "B-1": "b", "N-1": None}, [], agencies=["a", "b"])
     lines = cli("agencies", "list").out.splitlines()
-    assert len(lines) == 10  # five lines per agency
-    counts = {lines[i].split()[0]: int(lines[i + 4].split(":")[1]) for i in range(0, len(lines), 5)}
+    assert len(lines) == 11  # five lines per agency, then the count
+    assert lines[-1] == "2 agencies"
+    counts = {lines[i].split()[0]: int(lines[i + 4].split(":")[1]) for i in range(0, 10, 5)}
     assert counts == {"a": 2, "b": 1}
+
+
+def test_list_filters_by_country_and_search_and_counts(cli: Cli, db_url: str) -> None:
+    """The OGP export makes hundreds of agencies: the list narrows and says how many."""
+    assert cli("import-commitments", str(OGP_SAMPLE)).code == 0
+    total = scalar(db_url, "SELECT count(*) FROM agencies")
+    everything = cli("agencies", "list")
+    assert everything.out.splitlines()[-1] == f"{total} agencies"
+
+    nigeria = cli("agencies", "list", "--country", "NIGERIA")
+    assert nigeria.code == 0, nigeria.err
+    codes = [line.split()[0] for line in nigeria.out.splitlines() if not line.startswith(" ")]
+    assert codes[:-1] == [
+        "nigeria/budget-office-of-the-federation",
+        "nigeria/corporate-affairs-commission",
+        "nigeria/ministry-of-justice",
+    ]
+    assert nigeria.out.splitlines()[-1] == f"3 of {total} agencies"
+
+    # In the code and in the names, any letter case; a partner agency is found by its country.
+    justice = cli("agencies", "list", "--search", "JUSTICE")
+    found = [line.split()[0] for line in justice.out.splitlines() if not line.startswith(" ")]
+    assert found[:-1] == [
+        "bulgaria/ministry-of-justice-administration-of-the-council-o-ad5fa54c",
+        "kaduna-state-nigeria/ministry-of-justice",
+        "nigeria/ministry-of-justice",
+    ]
+    kaduna = cli("agencies", "list", "--country", "kaduna state, nigeria", "--search", "union")
+    assert kaduna.out.splitlines() == [
+        "kaduna-state-nigeria/nigeria-union-of-journalist  Nigeria Union of Journalist [en]",
+        "  time zone:   UTC",
+        "  digest:      daily at 08:00",
+        "  channels:    0 officials in Telegram",
+        "  commitments: 0",
+        "  partner in:  1",
+        f"1 of {total} agencies",
+    ]
+    by_code = cli("agencies", "list", "--search", "nigeria/corporate")
+    assert by_code.out.splitlines()[-1] == f"1 of {total} agencies"
+    none = cli("agencies", "list", "--country", "Atlantis")
+    assert (none.code, none.out) == (0, f"0 of {total} agencies\n")
+
+
+def test_counts_in_the_list_are_singular_for_one(cli: Cli, db_url: str) -> None:
+    seed(db_url, {}, [], agencies=["a"])
+    with sqlite3.connect(sqlite_path(db_url)) as connection:
+        connection.execute(
+            "INSERT INTO officials (agency_id, telegram_user_id, joined_at) "
+            "SELECT id, 42, '2024-05-01 12:00:00.000000' FROM agencies"
+        )
+    lines = cli("agencies", "list").out.splitlines()
+    assert lines[3] == "  channels:    1 official in Telegram"
+    assert lines[-1] == "1 agency"
+    assert cli("agencies", "list", "--search", "a").out.splitlines()[-1] == "1 of 1 agency"
 
 
 def test_list_on_an_empty_database(cli: Cli) -> None:

@@ -181,7 +181,7 @@ def test_geojson_of_nothing_is_an_empty_collection(cli: Cli, db_url: str) -> Non
 def test_csv_to_a_file(cli: Cli, reports: None, tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
     result = cli("export", "--out", str(out), "--status", "published")
-    assert result.out.strip() == f"exported 1 reports to {out} (csv)"
+    assert result.out.strip() == f"exported 1 report to {out} (csv)"
     assert [r["reference"] for r in parse_csv(out.read_text(encoding="utf-8"))] == ["R-PUB"]
 
 

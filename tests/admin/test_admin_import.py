@@ -16,12 +16,13 @@ from admin_support import (
     CliResult,
     assert_one_line_error,
     commitment,
+    real_ogp_export,
     rows,
     scalar,
     table_exists,
 )
 
-from bot.admin.ogp import POLICY_AREAS, clean_name
+from bot.admin.ogp import POLICY_AREAS, clean_name, split_institutions
 from storage.text import fold_text
 
 Cli = Callable[..., CliResult]
@@ -59,14 +60,15 @@ def test_ogp_sample_imports_every_row_with_its_agency(cli: Cli, db_url: str) -> 
     assert f"read {len(body)} commitments" in result.out
     assert "(ogp format)" in result.out
     assert f"{len(body)} created, 0 updated, 0 unchanged" in result.out
-    leads = {
-        (r[col["Country/Locality"]], clean_name(r[col["Lead Institution"]]))
+    institutions = {
+        (r[col["Country/Locality"]], same_institution(name))
         for r in body
         if r[col["Lead Institution"]] != "NA"
+        for name in split_institutions(r[col["Lead Institution"]])
     }
-    assert f"agencies: {len(leads)} created" in result.out
+    assert f"agencies: {len(institutions)} created" in result.out
     assert scalar(db_url, "SELECT count(*) FROM commitments") == len(body)
-    assert scalar(db_url, "SELECT count(*) FROM agencies") == len(leads)
+    assert scalar(db_url, "SELECT count(*) FROM agencies") == len(institutions)
 
     for r in body:
         stored = commitment(db_url, r[col["Commitment Unique Identifier"]])
@@ -82,7 +84,7 @@ def test_ogp_sample_imports_every_row_with_its_agency(cli: Cli, db_url: str) -> 
             assert stored["agency_id"] is None
         else:
             names = scalar(db_url, "SELECT names FROM agencies WHERE id = ?", stored["agency_id"])
-            assert json.loads(names) == {"en": clean_name(lead)}
+            assert json.loads(names) == {"en": split_institutions(lead)[0]}
 
 
 def test_ogp_dates_in_every_written_form(cli: Cli, db_url: str) -> None:
@@ -105,7 +107,9 @@ def test_ogp_agency_codes_are_scoped_by_country(cli: Cli, db_url: str) -> None:
     assert cli("import-commitments", str(OGP_SAMPLE)).code == 0
     codes = {c for (c,) in rows(db_url, "SELECT code FROM agencies")}
     assert "nigeria/ministry-of-justice" in codes
-    assert "kaduna-state-nigeria/ministry-of-justice-nigeria-union-of-journalist" in codes
+    # "Ministry of Justice/Nigeria Union of Journalist": a lead and a partner, two agencies.
+    assert "kaduna-state-nigeria/ministry-of-justice" in codes
+    assert "kaduna-state-nigeria/nigeria-union-of-journalist" in codes
     # The bullet glyphs of a pasted list are not part of the name or the code.
     assert all("\uf06c" not in c and len(c) <= 128 for c in codes)
     names = [json.loads(n)["en"] for (n,) in rows(db_url, "SELECT names FROM agencies")]
@@ -229,39 +233,150 @@ def same_institution(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold_text(clean_name(name)))
 
 
-@pytest.mark.skipif(not OGP_FULL_FILE.is_file(), reason=f"{OGP_FULL_FILE} is not present")
-def test_the_full_ogp_export(cli: Cli, db_url: str) -> None:
-    with OGP_FULL_FILE.open(newline="", encoding="utf-8-sig") as handle:
+def lead_and_partners(url: str, code: str) -> list[str]:
+    """The English names of a commitment's lead agency, then its partners in order."""
+    lead = rows(
+        url,
+        "SELECT json_extract(a.names, '$.en') FROM commitments c "
+        "JOIN agencies a ON a.id = c.agency_id WHERE c.code = ?",
+        code,
+    )
+    partners = rows(
+        url,
+        "SELECT json_extract(a.names, '$.en') FROM commitment_partners p "
+        "JOIN commitments c ON c.id = p.commitment_id JOIN agencies a ON a.id = p.agency_id "
+        "WHERE c.code = ? ORDER BY p.position",
+        code,
+    )
+    return [name for (name,) in lead + partners]
+
+
+# What the real cells of tests/data/ogp/ogp_lead_institutions.csv name, lead first.
+COMPOUND_LEADS = {
+    "GH0047": ["Ministry of Health", "Ministry of Finance"],
+    "GH0025": ["Parliament", "Ministry of Information"],
+    "NL0005": [
+        "Ministry of the Interior and Kingdom Relations",
+        "Ministry of Security and Justice",
+    ],
+    "LT0033": ["The Ministry of Justice", "Office of the Government"],
+    "LV0028": ["State Chancellery, Society Integration Foundation", "Ministry of Culture"],
+    "PH0056": [
+        "Department of the Interior and Local Government (DILG)",
+        "Department of Budget and Management (DBM)",
+    ],
+    "FR0001": ["Ministry of the Interior", "Ministry for Decentralization and the Civil Service"],
+    "SN0001": ["Ministry of Justice", "Direction for the Promotion of Good Governance"],
+    "GT0066": ["Congreso de la República", "Comisión de Derechos Humanos"],
+    "PNG0007": [
+        "Department of Treasury",
+        "Department of National Planning & Monitoring",
+        "Department of Finance",
+        "Department of Petroleum and Energy",
+        "Department of Minerals Policy and Geo-hazards",
+        "Mineral Resource Authority",
+        "Minister for State Enterprise and Public Investment",
+    ],
+    # Names that only look like lists stay whole.
+    "BG0090": ["Ministry of E-Government /MEG/ Bulgarian Center for Not-for-Profit Law"],
+    "AU0030": ["Department of Finance, Electoral and Superannuation Policy/Governance"],
+    "KR0065": ["Anti-Corruption and Civil Rights Commission"],
+    "AU0018": ["Department of the Prime Minister and Cabinet"],
+    "MO0008": ["Ministry of Administration Reform and Civil Service (MRAFP)"],
+}
+
+
+def test_compound_lead_institutions_become_a_lead_and_partners(cli: Cli, db_url: str) -> None:
+    path = OGP_SAMPLE.with_name("ogp_lead_institutions.csv")
+    result = cli("import-commitments", str(path))
+    assert result.code == 0, result.err
+    for code, names in COMPOUND_LEADS.items():
+        assert lead_and_partners(db_url, code) == names, code
+    paraguay = lead_and_partners(db_url, "PY0066")  # a dashed list, wrapped lines joined
+    assert paraguay[:4] == [
+        "Secretaría General",
+        "Secretaría",
+        "Dirección General de Gabinete",
+        "Dirección General de Tecnología de la Información",
+    ]
+    # One agency per institution and country; the partners are agencies like any other.
+    assert scalar(db_url, "SELECT count(*) FROM agencies WHERE code = 'ghana/ministry-of-finance'")
+    listing = cli("agencies", "list", "--search", "ministry of finance")
+    assert "ghana/ministry-of-finance  Ministry of Finance [en]" in listing.out
+    partners = scalar(db_url, "SELECT count(*) FROM commitment_partners")
+    assert partners == sum(len(n) - 1 for n in COMPOUND_LEADS.values()) + len(paraguay) - 1
+
+    before = snapshot(db_url) + rows(db_url, "SELECT * FROM commitment_partners ORDER BY 1, 2")
+    again = cli("import-commitments", str(path))
+    assert "0 created, 0 updated, 17 unchanged" in again.out
+    assert "agencies: 0 created" in again.out
+    after = snapshot(db_url) + rows(db_url, "SELECT * FROM commitment_partners ORDER BY 1, 2")
+    assert after == before
+
+
+def test_a_changed_lead_institution_replaces_the_partners(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    path = OGP_SAMPLE.with_name("ogp_lead_institutions.csv")
+    assert cli("import-commitments", str(path), "--country", "Ghana").code == 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header, body = next(reader), list(reader)
+    col = {name: i for i, name in enumerate(header)}
+    ghana = [list(r) for r in body if r[col["Country/Locality"]] == "Ghana"]
+    for r in ghana:
+        if r[col["Commitment Unique Identifier"]] == "GH0047":
+            r[col["Lead Institution"]] = "Ministry of Health; Ghana Health Service"
+        else:
+            r[col["Lead Institution"]] = "Parliament"
+    changed = cli("import-commitments", str(write_csv(tmp_path / "gh.csv", header, ghana)))
+    assert changed.code == 0, changed.err
+    assert "0 created, 2 updated, 0 unchanged" in changed.out
+    assert "agencies: 1 created" in changed.out  # Ghana Health Service
+    assert lead_and_partners(db_url, "GH0047") == ["Ministry of Health", "Ghana Health Service"]
+    assert lead_and_partners(db_url, "GH0025") == ["Parliament"]
+
+
+def test_a_real_ogp_export(cli: Cli, db_url: str) -> None:
+    """The whole export when it is beside the checkout, else the sample: never skipped."""
+    export = real_ogp_export()
+    with export.open(newline="", encoding="utf-8-sig") as handle:
         records = list(csv.DictReader(handle))
     with_lead = [r for r in records if r["Lead Institution"].strip() != "NA"]
-    institutions = {
-        (r["Country/Locality"], same_institution(r["Lead Institution"])) for r in with_lead
+    named = {
+        r["Commitment Unique Identifier"]: [
+            same_institution(n) for n in split_institutions(r["Lead Institution"])
+        ]
+        for r in with_lead
     }
-    first = cli("import-commitments", str(OGP_FULL_FILE))
+    institutions = {
+        (r["Country/Locality"], name)
+        for r in with_lead
+        for name in named[r["Commitment Unique Identifier"]]
+    }
+    first = cli("import-commitments", str(export))
     assert first.code == 0, first.err
     assert f"commitments: {len(records)} created, 0 updated, 0 unchanged" in first.out
     assert f"agencies: {len(institutions)} created" in first.out
-    assert scalar(db_url, "SELECT count(*) FROM commitments") == len(records) == 558
-    assert scalar(db_url, "SELECT count(DISTINCT country) FROM commitments") == 75
+    assert scalar(db_url, "SELECT count(*) FROM commitments") == len(records)
     assert scalar(db_url, "SELECT count(*) FROM agencies") == len(institutions)
-    # Every commitment with a lead institution points at that institution's agency.
-    linked = rows(
-        db_url,
-        "SELECT c.code, c.country, json_extract(a.names, '$.en') FROM commitments c "
-        "JOIN agencies a ON a.id = c.agency_id",
-    )
+    if export == OGP_FULL_FILE:
+        assert len(records) == 558
+        assert scalar(db_url, "SELECT count(DISTINCT country) FROM commitments") == 75
+    # Every commitment with a lead institution points at its agencies, lead first.
     by_code = {r["Commitment Unique Identifier"]: r for r in records}
-    for code, country, name in linked:
-        source = by_code[code]
-        assert country == source["Country/Locality"]
-        assert same_institution(name) == same_institution(source["Lead Institution"])
-    assert len(linked) == len(with_lead)
+    for code in named:
+        stored = [same_institution(n) for n in lead_and_partners(db_url, code)]
+        assert stored == list(dict.fromkeys(named[code])), code
+        assert commitment(db_url, code)["country"] == by_code[code]["Country/Locality"]
+    linked = scalar(db_url, "SELECT count(*) FROM commitments WHERE agency_id IS NOT NULL")
+    assert linked == len(with_lead)
     before = snapshot(db_url)
-    second = cli("import-commitments", str(OGP_FULL_FILE))
+    second = cli("import-commitments", str(export))
     assert f"0 created, 0 updated, {len(records)} unchanged" in second.out
     assert "agencies: 0 created" in second.out
     assert snapshot(db_url) == before
-    nigeria = cli("import-commitments", str(OGP_FULL_FILE), "--country", "Nigeria", "--dry-run")
+    nigeria = cli("import-commitments", str(export), "--country", "Nigeria", "--dry-run")
     count = sum(1 for r in records if r["Country/Locality"] == "Nigeria")
     assert count > 0
     assert f"{count} selected by the filters" in nigeria.out
@@ -557,3 +672,61 @@ def test_dates_are_stored_as_dates(cli: Cli, db_url: str, tmp_path: Path) -> Non
     assert cli("import-commitments", str(own_csv(tmp_path, ROAD))).code == 0
     start = commitment(db_url, "KAD-RD-017")["start_date"]
     assert date.fromisoformat(start) == date(2021, 1, 15)
+
+
+def test_an_unknown_agency_without_a_name_is_refused_naming_the_row(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    header = ["code", "title_en", "agency_code", "agency_name_en"]
+    path = write_csv(tmp_path / "catalog.csv", header, [
+        ["KAD-RD-017", "Kawo road", "kd-mow", "Ministry of Works"],
+        ["KAD-RD-018", "Rigasa road", "kd-mow", ""],  # named in row 2: fine
+        ["KAD-HC-004", "Clinic", "kd-health", ""],
+        ["KAD-HC-005", "Clinic 2", "kd-health", ""],
+    ])  # fmt: skip
+    for extra in ([], ["--dry-run"]):
+        result = cli("import-commitments", str(path), *extra)
+        assert_one_line_error(
+            result,
+            f"{path}: row 4: agency kd-health does not exist and the file gives no name for it",
+            "agencies add kd-health --name en=NAME",
+            "(1 more row names an unknown agency without a name)",
+            "nothing was imported",
+            code=1,
+        )
+        assert result.out == ""
+        assert scalar(db_url, "SELECT count(*) FROM commitments") == 0
+        assert scalar(db_url, "SELECT count(*) FROM agencies") == 0
+
+    # Once the agency exists, rows may name it by code alone.
+    assert cli("agencies", "add", "kd-health", "--name", "en=Ministry of Health").code == 0
+    result = cli("import-commitments", str(path))
+    assert result.code == 0, result.err
+    assert "agencies: 1 created" in result.out
+    named = rows(db_url, "SELECT code, json_extract(names, '$.en') FROM agencies ORDER BY code")
+    assert named == [("kd-health", "Ministry of Health"), ("kd-mow", "Ministry of Works")]
+    assert scalar(db_url, "SELECT count(*) FROM commitments WHERE agency_id IS NULL") == 0
+
+
+def test_a_bad_row_names_the_file(cli: Cli, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "dates.csv", ["code", "title_en", "start_date"], [
+        ["A-1", "A", "yesterday"]
+    ])  # fmt: skip
+    result = cli("import-commitments", str(path))
+    assert_one_line_error(result, f"error: {path}: row 2: ", code=1)
+
+
+def test_counts_in_the_summary_are_singular_for_one(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "one.csv", ["code", "title_en"], [["A-1", "A road"]])
+    result = cli("import-commitments", str(path))
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == f"read 1 commitment from {path} (csv format)"
+    two = write_csv(tmp_path / "two.csv", ["code", "title_en"], [["A-1", "A"], ["B-1", "B"]])
+    assert cli("import-commitments", str(two)).out.startswith("read 2 commitments from")
+    header, _ = sample_rows()
+    short = write_csv(tmp_path / "short.csv", header, [["KAD0004"]])
+    assert_one_line_error(
+        cli("import-commitments", str(short)),
+        f"row 2: 1 cell but the header names {len(header)}",
+        code=1,
+    )

@@ -49,7 +49,7 @@ def test_png_scans_to_the_deep_link(cli: Cli, catalog: None, tmp_path: Path) -> 
     out = tmp_path / "qr"
     result = cli("qr", "KAD-RD-017", "kad-hc-004", "KAD WT 9/é", "--out", str(out))
     assert result.code == 0, result.err
-    assert "wrote 3 QR code(s)" in result.out
+    assert "wrote 3 QR codes" in result.out
     for code in ("KAD-RD-017", "KAD-HC-004", "KAD WT 9/é"):
         png = out / f"{file_stem(code)}.png"
         assert decode(Image.open(png)) == [commitment_link("cw_test_bot", code)]
@@ -96,8 +96,8 @@ def test_sheet_is_a_printable_pdf_of_scannable_codes(
 ) -> None:
     result = cli("qr", "--all", "--sheet", "--out", str(tmp_path))
     assert result.code == 0, result.err
-    assert f"wrote {len(CATALOG)} QR code(s)" in result.out
-    assert "(2 page(s), 7 codes)" in result.out
+    assert f"wrote {len(CATALOG)} QR codes" in result.out
+    assert "(2 pages, 7 codes)" in result.out
     pdf = pdfium.PdfDocument(str(tmp_path / "qr-sheet.pdf"))
     assert len(pdf) == 2
     width, height = pdf[0].get_size()
@@ -109,6 +109,16 @@ def test_sheet_is_a_printable_pdf_of_scannable_codes(
     assert {commitment_link("cw_test_bot", c) for c in codes} > set(found)
     second = decode(pdf[1].render(scale=2).to_pil().convert("L"))
     assert len(second) == 1 and second[0] not in found
+
+
+def test_one_code_is_counted_in_the_singular(cli: Cli, catalog: None, tmp_path: Path) -> None:
+    out = tmp_path / "one"
+    result = cli("qr", "KAD-RD-017", "--out", str(out), "--sheet")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"wrote 1 QR code to {out} (PNG and SVG)",
+        f"wrote {out / 'qr-sheet.pdf'} (1 page, 1 code)",
+    ]
 
 
 def test_unknown_codes_write_nothing(cli: Cli, catalog: None, tmp_path: Path) -> None:
