@@ -6,19 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import sys
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.app.bot_api import TRANSIENT_RETRIES
+from bot.app.runner import BotRunner, StartupError
+from bot.core.services import Services
 from emulator import BotApiEmulator, SimulatedGroup, SimulatedUser
+from handlers import register_handlers
 from storage.models import OutboxMessage
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
 from tests.test_moderation import send_report
 
+ROOT = Path(__file__).resolve().parent.parent
 STAFF_CHAT = -1001000000778
 APOLOGY = "Sorry, something went wrong on our side"
 STAFF_APOLOGY = "Sorry, that did not work because of a fault on our side"
@@ -220,3 +229,125 @@ async def test_outbox_sends_are_retried_by_the_outbox_only(harness: Harness) -> 
             select(OutboxMessage).where(OutboxMessage.kind == "moderation_card")
         )
     assert card is not None and card.status != "sent" and card.attempts == 1, reference
+
+
+# -- item 6: start-up against a flaky or unreachable Bot API ------------------------------------
+
+
+async def start_again(harness: Harness, **overrides: Any) -> BotRunner:
+    """Stop the harness's bot and start a fresh one (quick start-up patience for the test)."""
+    for running in list(harness.runners):
+        await harness.stop_worker(running)
+    settings = replace(harness.settings, **overrides)
+    runner = BotRunner(
+        Services(settings=settings, db=harness.db),
+        settings.require_token(),
+        register_handlers,
+        poll_timeout=1,
+        startup_attempts=3,
+        startup_backoff=0.05,
+    )
+    await runner.start()
+    harness.runners.append(runner)
+    return runner
+
+
+async def failed_start(harness: Harness, **overrides: Any) -> str:
+    with pytest.raises(StartupError) as raised:
+        await start_again(harness, **overrides)
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("method", "failures", "said"),
+    [
+        # Every menu refused, however often asked: a warning, and the bot works without it.
+        ("setMyCommands", None, "could not set the command menu"),
+        # Through all of the request layer's attempts, once: start-up tries again.
+        ("getMe", STEP_FAILURES + 1, "cannot reach the Bot API (getMe)"),
+        ("deleteWebhook", STEP_FAILURES + 1, "cannot reach the Bot API (deleteWebhook)"),
+    ],
+)
+async def test_the_bot_starts_through_failing_start_up_calls(
+    harness: Harness,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    failures: int | None,
+    said: str,
+) -> None:
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={method}, limit=failures)
+    with caplog.at_level(logging.INFO):
+        await start_again(harness)
+    harness.emulator.faults.clear()
+    assert said in caplog.text
+    citizen = harness.user("en")
+    await citizen.send_command("start")
+    await expect(citizen, "Welcome to Commitment Watch")
+    assert_no_traceback(caplog)
+
+
+async def test_telegram_staying_down_is_one_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"getMe"})
+    with caplog.at_level(logging.INFO):
+        message = await failed_start(harness)
+    assert "cannot reach the Bot API" in message and "Bad Gateway" in message, message
+    assert "gave up after 3 attempts" in message
+    assert_no_traceback(caplog)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_unreachable_and_unknown_host_say_so(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        refused = await failed_start(
+            harness, telegram_api_base_url=f"http://127.0.0.1:{closed_port()}/bot"
+        )
+        unknown = await failed_start(harness, telegram_api_base_url="http://bot-api.invalid/bot")
+    assert "connection was refused" in refused, refused
+    assert "bot-api.invalid does not resolve (DNS)" in unknown, unknown
+    assert_no_traceback(caplog)
+
+
+async def test_a_refused_token_is_one_line_without_the_token(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "123456789:" + "A" * 35
+    with caplog.at_level(logging.INFO):
+        message = await failed_start(harness, telegram_bot_token=token)
+    assert "refused the bot token" in message and "TELEGRAM_BOT_TOKEN" in message
+    assert token not in message
+    assert_no_traceback(caplog)
+
+
+async def test_the_command_line_says_it_in_one_line(harness: Harness, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456789:" + "B" * 35,  # well formed, unknown to Telegram
+        "TELEGRAM_API_BASE_URL": harness.emulator.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_bot.py"),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    output = (stdout + stderr).decode()
+    assert process.returncode == 3, output
+    assert "Traceback" not in output
+    lines = stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("cannot start: ") and "refused the bot token" in lines[-1], output
+    assert not [line for line in lines[:-1] if "ERROR" in line], output

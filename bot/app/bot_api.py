@@ -117,6 +117,11 @@ def worth_retrying(endpoint: str, error: BaseException) -> bool:
     return may_have_been_carried_out(error) and endpoint not in CREATES_MESSAGE
 
 
+def describe(error: BaseException) -> str:
+    """The error in a few words: PTB appends a proxy's whole HTML page to a 502's text."""
+    return str(error).split(". Parsing the server response")[0]
+
+
 def backoff(attempt: int, base: float = BACKOFF_SECONDS) -> float:
     """Jittered exponential backoff: between half and all of base * 2**attempt."""
     full = base * 2**attempt
@@ -214,7 +219,7 @@ class BotApiLimiter(AIORateLimiter):
                     raise
                 delay = backoff(failed, self._backoff_seconds)
                 failed += 1
-                log.info("%s failed (%s); trying again in %.2f s", endpoint, error, delay)
+                log.info("%s failed (%s); trying again in %.2f s", endpoint, describe(error), delay)
                 await asyncio.sleep(delay)
 
 

@@ -38,6 +38,7 @@ Configuration comes from environment variables or a .env file (the environment w
 
 EXIT_CONFIG = 2
 EXIT_USAGE = 2
+EXIT_STARTUP = 3  # Telegram unreachable, or the token refused
 
 
 class CommandLineParser(argparse.ArgumentParser):
@@ -160,9 +161,15 @@ def main(argv: list[str] | None, register_handlers: HandlerRegistrar) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
+    from bot.app.runner import StartupError
+
     with (
         contextlib.suppress(KeyboardInterrupt),
         asyncio.Runner(loop_factory=event_loop_factory()) as runner,
     ):
-        runner.run(_serve(settings, token, register_handlers))
+        try:
+            runner.run(_serve(settings, token, register_handlers))
+        except StartupError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return EXIT_STARTUP
     return 0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.i18n.translate import N_, _, available_locales, use_locale
+
+log = logging.getLogger(__name__)
 
 # (command, description). Descriptions are translated per language when the menu is set.
 CITIZEN_COMMANDS: tuple[tuple[str, str], ...] = (
@@ -25,12 +30,24 @@ def localized_commands(locale: str) -> list[BotCommand]:
         return [BotCommand(command, _(description)) for command, description in CITIZEN_COMMANDS]
 
 
-async def publish_command_menu(bot: ExtBot, default_locale: str) -> None:
-    """Set the menu for private chats: one per language, and the default for everyone else."""
+async def publish_command_menu(bot: ExtBot, default_locale: str) -> int:
+    """Set the menu for private chats: one per language, and the default for everyone else.
+
+    A menu Telegram does not take (after the request layer's retries) is a warning, not a reason
+    to stop: the bot works without it. Returns how many menus failed.
+    """
     scope = BotCommandScopeAllPrivateChats()
-    await bot.set_my_commands(localized_commands(default_locale), scope=scope)
-    for locale in available_locales():
-        await bot.set_my_commands(localized_commands(locale), scope=scope, language_code=locale)
+    failed = 0
+    for locale in [None, *available_locales()]:
+        commands = localized_commands(locale or default_locale)
+        try:
+            await bot.set_my_commands(commands, scope=scope, language_code=locale)
+        except TelegramError as error:
+            failed += 1
+            log.warning(
+                "could not set the command menu (%s): %s", locale or "default language", error
+            )
+    return failed
 
 
 async def publish_chat_menu(bot: ExtBot, chat_id: int, locale: str) -> None:

@@ -1,6 +1,14 @@
 """Start and stop the bot: migrate, initialize, set the menu, then poll or listen for webhooks.
 
 One code path for the command line, the sandbox, the tests and the benchmarks.
+
+Start-up talks to Telegram in three steps: getMe (initialize), the command menus (setMyCommands,
+one per language) and deleteWebhook or setWebhook. Each call already has the request layer's
+retries (bot/app/bot_api.py); getMe and the webhook step are tried again on top, STARTUP_ATTEMPTS
+times with a growing pause, while Telegram is unreachable or answers 5xx. If it stays so, or
+refuses the token, start() raises StartupError with one line saying what is wrong
+(unreachable and why: DNS, refused, timed out, server errors; or the token refused). A command
+menu that cannot be set is a warning and the bot starts without it.
 """
 
 from __future__ import annotations
@@ -8,11 +16,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.app.application import AppType, HandlerRegistrar, build_application
-from bot.app.bot_api import outbox_senders
+from bot.app.bot_api import backoff, certainly_not_carried_out, describe, outbox_senders
 from bot.app.command_menu import publish_command_menu
 from bot.channels.agency_senders import warn_about_channels
 from bot.channels.telegram import build_senders
@@ -24,6 +44,42 @@ from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
 
+STARTUP_ATTEMPTS = 5
+STARTUP_BACKOFF_SECONDS = 2.0  # doubled each time, jittered: about a minute in all
+
+T = TypeVar("T")
+
+
+class StartupError(Exception):
+    """The bot cannot start: Telegram unreachable, or the token refused. One line, no traceback."""
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def why_unreachable(error: BaseException, host: str) -> str:
+    """What went wrong between us and the Bot API server, in words."""
+    chain = _causes(error)
+    if any(isinstance(e, socket.gaierror) for e in chain):
+        return f"the name {host} does not resolve (DNS)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
+        "All connection attempts failed" in str(e) for e in chain
+    ):
+        return "the connection was refused"
+    if isinstance(error, TimedOut):
+        return "it did not answer in time"
+    if isinstance(error, RetryAfter):
+        return "it keeps answering 429 Too Many Requests"
+    if certainly_not_carried_out(error):
+        return f"it answers with an error ({describe(error)})"
+    return f"the connection failed ({error})"
+
 
 class BotRunner:
     def __init__(
@@ -33,6 +89,8 @@ class BotRunner:
         register_handlers: HandlerRegistrar,
         *,
         poll_timeout: int = 10,
+        startup_attempts: int = STARTUP_ATTEMPTS,
+        startup_backoff: float = STARTUP_BACKOFF_SECONDS,
     ) -> None:
         self.services = services
         self.application: AppType = build_application(services, token, register_handlers)
@@ -43,6 +101,8 @@ class BotRunner:
         # The agencies' status endpoint, only when WEB_PORT is set.
         self.web = AgencyWebServer(services) if services.settings.web_port is not None else None
         self._poll_timeout = poll_timeout
+        self._startup_attempts = startup_attempts
+        self._startup_backoff = startup_backoff
         self._started = False
 
     @property
@@ -52,8 +112,14 @@ class BotRunner:
     async def start(self) -> None:
         settings = self.services.settings
         await upgrade_to_head(self.services.db)
-        await self.application.initialize()
-        await publish_command_menu(self.application.bot, settings.default_locale)
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        try:
+            await self._talking_to_telegram("getMe", self.application.initialize)
+            await publish_command_menu(self.application.bot, settings.default_locale)
+            await self._bootstrap_updates(secret)
+        except BaseException:
+            await self._close_after_failed_start()
+            raise
         await self.application.start()
         self.dispatcher.start()
         await warn_about_channels(self.services)
@@ -63,12 +129,11 @@ class BotRunner:
         updater = self.application.updater
         assert updater is not None
         if settings.webhook_url:
-            secret = settings.webhook_secret or secrets.token_urlsafe(32)
             await updater.start_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
                 url_path="telegram",
-                webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                webhook_url=self._webhook_url(),
                 secret_token=secret,
                 allowed_updates=Update.ALL_TYPES,
             )
@@ -84,6 +149,63 @@ class BotRunner:
             )
             log.info("polling for updates")
         self._started = True
+
+    def _webhook_url(self) -> str:
+        return (self.services.settings.webhook_url or "").rstrip("/") + "/telegram"
+
+    async def _bootstrap_updates(self, secret: str) -> None:
+        """deleteWebhook (polling) or setWebhook with start-up's patience. PTB's updater repeats
+        the call when it starts, and then finds Telegram answering."""
+        bot = self.application.bot
+        if self.services.settings.webhook_url:
+            await self._talking_to_telegram(
+                "setWebhook",
+                lambda: bot.set_webhook(
+                    self._webhook_url(), secret_token=secret, allowed_updates=Update.ALL_TYPES
+                ),
+            )
+        else:
+            await self._talking_to_telegram("deleteWebhook", bot.delete_webhook)
+
+    async def _close_after_failed_start(self) -> None:
+        await self.application.shutdown()
+        # A getMe that failed leaves the bot uninitialized, so shutdown() skips its HTTP clients.
+        for request in getattr(self.application.bot, "_request", ()):
+            await request.shutdown()
+
+    async def _talking_to_telegram(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One start-up step against the Bot API, tried again while Telegram is unreachable."""
+        base_url = self.services.settings.telegram_api_base_url
+        host = urlsplit(base_url).hostname or base_url
+        for attempt in range(1, self._startup_attempts + 1):
+            try:
+                return await call()
+            except InvalidToken:
+                # PTB's text names the token: never print it.
+                raise StartupError(
+                    f"Telegram ({host}) refused the bot token: check TELEGRAM_BOT_TOKEN"
+                ) from None
+            except BadRequest as error:
+                raise StartupError(f"{what}: Telegram refused it: {error}") from None
+            except (NetworkError, RetryAfter) as error:
+                # Nothing at start-up is sent twice harmfully: every failure here is transient.
+                reason = why_unreachable(error, host)
+                if attempt == self._startup_attempts:
+                    raise StartupError(
+                        f"cannot reach the Bot API at {base_url} ({what}): {reason}; "
+                        f"gave up after {attempt} attempts"
+                    ) from None
+                delay = backoff(attempt - 1, self._startup_backoff)
+                log.warning(
+                    "cannot reach the Bot API (%s): %s; trying again in %.1f s",
+                    what,
+                    reason,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+            except TelegramError as error:
+                raise StartupError(f"{what}: Telegram refused it: {error}") from None
+        raise AssertionError("unreachable")
 
     async def stop(self) -> None:
         if not self._started:
