@@ -1,5 +1,6 @@
 """QR labels for signboards: the commitment's deep link as a QR code, its code and short title
-underneath, as PNG (Pillow) and SVG (text the viewer renders).
+underneath, then a line for passers-by ("Scan to report on this commitment", in the label's
+language), as PNG (Pillow) and SVG (text the viewer renders).
 
 Titles can be long and in any script. Pillow's built-in font covers ASCII only, so a system font
 with wide coverage (DejaVu Sans, Noto Sans, ...) is used when one is found; without one, letters
@@ -26,6 +27,8 @@ MARGIN = 24
 CODE_SIZE = 34
 TITLE_SIZE = 24
 MAX_TITLE_LINES = 3
+CAPTION_SIZE = 20
+MAX_CAPTION_LINES = 2
 LINE_SPACING = 1.25
 ELLIPSIS = "…"
 
@@ -151,6 +154,32 @@ class Label:
     code: str
     title: str
     link: str
+    caption: str = ""  # what to do with the code, for someone walking past
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One kind of text under the code: its lines, size, line height and weight."""
+
+    lines: list[str]
+    size: int
+    step: int
+    weight: str
+
+
+def _text_blocks(
+    code: str, title: str, caption: str, font: FontChoice, width: float
+) -> list[_Block]:
+    """The code, the title and the caption, wrapped to the label's width."""
+    blocks = []
+    for text, size, max_lines, weight in (
+        (code, CODE_SIZE, 2, "bold"),
+        (title, TITLE_SIZE, MAX_TITLE_LINES, "normal"),
+        (caption, CAPTION_SIZE, MAX_CAPTION_LINES, "normal"),
+    ):
+        lines = wrap(text, font.font(size), width, max_lines)
+        blocks.append(_Block(lines, size, int(size * LINE_SPACING), weight))
+    return blocks
 
 
 @dataclass(frozen=True)
@@ -196,29 +225,22 @@ class QRCode:
 
 
 def render_png(label: Label, qr_code: QRCode, font: FontChoice) -> Image.Image:
-    """QR code above, then the code, then the short title in at most three lines."""
+    """QR code above, then the code, the short title in at most three lines, and the caption."""
     qr = qr_code.image()
     width = max(qr.width, QR_PIXELS) + 2 * MARGIN
-    code_font, title_font = font.font(CODE_SIZE), font.font(TITLE_SIZE)
-    code, title = label.code, label.title
+    code, title, caption = label.code, label.title, label.caption
     if not font.unicode:
-        code, title = ascii_fallback(code), ascii_fallback(title)
-    text_width = width - 2 * MARGIN
-    code_lines = wrap(code, code_font, text_width, 2)
-    title_lines = wrap(title, title_font, text_width, MAX_TITLE_LINES)
-    code_height = int(CODE_SIZE * LINE_SPACING)
-    title_height = int(TITLE_SIZE * LINE_SPACING)
-    height = qr.height + len(code_lines) * code_height + len(title_lines) * title_height + MARGIN
+        code, title, caption = ascii_fallback(code), ascii_fallback(title), ascii_fallback(caption)
+    blocks = _text_blocks(code, title, caption, font, width - 2 * MARGIN)
+    height = qr.height + sum(len(b.lines) * b.step for b in blocks) + MARGIN
     image = Image.new("L", (width, height), 255)
     image.paste(qr, ((width - qr.width) // 2, 0))
     draw = ImageDraw.Draw(image)
     y = qr.height
-    for line, line_font, step in [
-        *((line, code_font, code_height) for line in code_lines),
-        *((line, title_font, title_height) for line in title_lines),
-    ]:
-        draw.text((width / 2, y), line, font=line_font, fill=0, anchor="ma")
-        y += step
+    for block in blocks:
+        for line in block.lines:
+            draw.text((width / 2, y), line, font=font.font(block.size), fill=0, anchor="ma")
+            y += block.step
     return image
 
 
@@ -226,11 +248,8 @@ def render_svg(label: Label, qr_code: QRCode, font: FontChoice) -> str:
     """The same layout as the PNG, with real text: any viewer font with the script shows it."""
     qr_size = qr_code.size
     width = max(qr_size, QR_PIXELS) + 2 * MARGIN
-    text_width = width - 2 * MARGIN
-    code_lines = wrap(label.code, font.font(CODE_SIZE), text_width, 2)
-    title_lines = wrap(label.title, font.font(TITLE_SIZE), text_width, MAX_TITLE_LINES)
-    code_height, title_height = CODE_SIZE * LINE_SPACING, TITLE_SIZE * LINE_SPACING
-    height = qr_size + len(code_lines) * code_height + len(title_lines) * title_height + MARGIN
+    blocks = _text_blocks(label.code, label.title, label.caption, font, width - 2 * MARGIN)
+    height = qr_size + sum(len(b.lines) * b.step for b in blocks) + MARGIN
     inner = qr_code.svg()
     x = (width - qr_size) / 2
     parts = [
@@ -241,17 +260,15 @@ def render_svg(label: Label, qr_code: QRCode, font: FontChoice) -> str:
         # segno's own <svg> nested at the top, as an element positioned by x.
         inner.replace("<svg ", f'<svg x="{x:.0f}" y="0" ', 1),
     ]
-    y: float = qr_size + CODE_SIZE
-    for size, lines, step, weight in (
-        (CODE_SIZE, code_lines, code_height, "bold"),
-        (TITLE_SIZE, title_lines, title_height, "normal"),
-    ):
-        for line in lines:
+    y: float = qr_size
+    for block in blocks:
+        for line in block.lines:
+            # The PNG anchors each line at its top; SVG text sits on its baseline.
             parts.append(
-                f'<text x="{width / 2:.0f}" y="{y:.0f}" text-anchor="middle" '
-                f'font-family={quoteattr(SVG_FONTS)} font-size="{size}" '
-                f'font-weight="{weight}">{escape(line)}</text>'
+                f'<text x="{width / 2:.0f}" y="{y + block.size:.0f}" text-anchor="middle" '
+                f'font-family={quoteattr(SVG_FONTS)} font-size="{block.size}" '
+                f'font-weight="{block.weight}">{escape(line)}</text>'
             )
-            y += step
+            y += block.step
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

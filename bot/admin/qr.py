@@ -18,7 +18,7 @@ from bot.admin.common import (
 from bot.admin.labels import Label, QRCode, find_font, render_png, render_svg
 from bot.catalog.deeplinks import PayloadTooLong, commitment_link
 from bot.core.settings import SUPPORTED_LOCALES, Settings
-from bot.i18n.translate import ngettext
+from bot.i18n.translate import _, ngettext, use_locale
 from storage.models import Commitment
 from storage.queries import catalog
 
@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "qr",
         help="QR codes (PNG, SVG, printable PDF sheet) that open the bot on a commitment",
         description="Write a QR code per commitment, encoding its deep link, with the code and "
-        "short title under it, as CODE.png and CODE.svg. Needs BOT_USERNAME.",
+        "short title under it and a line for passers-by (Scan to report on this commitment), as "
+        "CODE.png and CODE.svg. Needs BOT_USERNAME.",
     )
     parser.add_argument("codes", nargs="*", metavar="CODE", help="commitment codes")
     parser.add_argument("--all", action="store_true", help="every commitment in the catalog")
@@ -45,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--language",
         metavar="LANG",
-        help="language of the title under the code (default: DEFAULT_LOCALE, else English)",
+        help="language of the title and of the line 'Scan to report on this commitment' under "
+        "the code (default: DEFAULT_LOCALE, else English)",
     )
     parser.add_argument(
         "--font",
@@ -109,6 +111,9 @@ async def run_qr(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     commitments = await _commitments(args, settings)
+    with use_locale(language):
+        # Printed under every code, for people walking past the signboard.
+        caption = _("Scan to report on this commitment")
     labels = []
     for commitment in commitments:
         try:
@@ -118,7 +123,7 @@ async def run_qr(args: argparse.Namespace, settings: Settings) -> int:
                 f"commitment {commitment.code}: code too long for a deep link"
             ) from None
         title = label_title(commitment, language, settings.default_locale)
-        labels.append(Label(commitment.code, title, link))
+        labels.append(Label(commitment.code, title, link, caption))
     if not font.unicode:
         print(
             "warning: no Unicode font found (install DejaVu or Noto fonts, or pass --font); "

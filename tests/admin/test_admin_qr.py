@@ -16,8 +16,10 @@ from PIL import Image
 from bot.admin.labels import ELLIPSIS, FontChoice, ascii_fallback, find_font, wrap
 from bot.admin.qr import file_stem
 from bot.catalog.deeplinks import commitment_link
+from bot.i18n.translate import translations_for
 
 Cli = Callable[..., CliResult]
+SCAN = "Scan to report on this commitment"
 SVG = "{http://www.w3.org/2000/svg}"
 CATALOG = [
     {
@@ -82,13 +84,13 @@ def test_svg_names_the_code_and_escapes_the_title(cli: Cli, catalog: None, tmp_p
     tree = ET.parse(tmp_path / "KAD-HC-004.svg")
     texts = [t.text for t in tree.getroot().iter(f"{SVG}text")]
     assert texts[0] == "KAD-HC-004"
-    assert " ".join(texts[1:]) == "Health centre <Ungwan Rimi> & co"
+    assert " ".join(texts[1:-1]) == "Health centre <Ungwan Rimi> & co"
     assert tree.getroot().find(f"{SVG}svg") is not None  # the QR code itself
     ukrainian = [t.text for t in ET.parse(tmp_path / "UA-1.svg").getroot().iter(f"{SVG}text")]
-    assert " ".join(ukrainian[1:]) == "Відкриті дані для громад"
+    assert " ".join(ukrainian[1:-1]) == "Відкриті дані для громад"
     # No Ukrainian title: the default language (English), short title first.
     road = [t.text for t in ET.parse(tmp_path / "KAD-RD-017.svg").getroot().iter(f"{SVG}text")]
-    assert road[1:] == ["Kawo–Rigasa road"]
+    assert road[1:-1] == ["Kawo–Rigasa road"]
 
 
 def test_sheet_is_a_printable_pdf_of_scannable_codes(
@@ -109,6 +111,41 @@ def test_sheet_is_a_printable_pdf_of_scannable_codes(
     assert {commitment_link("cw_test_bot", c) for c in codes} > set(found)
     second = decode(pdf[1].render(scale=2).to_pil().convert("L"))
     assert len(second) == 1 and second[0] not in found
+
+
+def svg_texts(path: Path) -> list[str]:
+    return [str(t.text) for t in ET.parse(path).getroot().iter(f"{SVG}text")]
+
+
+def caption(language: str) -> str:
+    """The line for passers-by as that language's catalog has it (English until translated)."""
+    return str(translations_for(language).gettext(SCAN))
+
+
+@pytest.mark.parametrize("language", [None, "en", "ha", "fr", "uk", "ar"])
+def test_every_label_tells_passers_by_to_scan(
+    cli: Cli, catalog: None, tmp_path: Path, language: str | None
+) -> None:
+    options = ["--language", language] if language else []
+    result = cli("qr", "KAD-RD-017", "UA-1", "--out", str(tmp_path), "--sheet", *options)
+    assert result.code == 0, result.err
+    expected = caption(language or "en")
+    for code in ("KAD-RD-017", "UA-1"):
+        texts = svg_texts(tmp_path / f"{code}.svg")
+        assert texts[-1] == expected, texts  # the last line, under the code and the title
+        assert texts[0] == code
+    # The PNG (and so the sheet, made of it) has a line of print below the title.
+    plain = Image.open(tmp_path / "KAD-RD-017.png").convert("L")
+    band = plain.crop((0, plain.height - 24 - int(20 * 1.25), plain.width, plain.height - 24))
+    assert sum(1 for p in band.tobytes() if p < 128) > 50
+
+
+def test_the_caption_follows_default_locale(
+    cli: Cli, catalog: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEFAULT_LOCALE", "ha")
+    assert cli("qr", "KAD-RD-017", "--out", str(tmp_path)).code == 0
+    assert svg_texts(tmp_path / "KAD-RD-017.svg")[-1] == caption("ha")
 
 
 def test_one_code_is_counted_in_the_singular(cli: Cli, catalog: None, tmp_path: Path) -> None:
