@@ -1,5 +1,10 @@
 """How the bot's requests reach the Bot API: the HTTP client, pacing and retries.
 
+Pacing (BotApiLimiter): calls that put or change a message in a chat (is_paced: send*, copy*,
+forward*, edit*, stop*) count against MAX_MESSAGES_PER_SECOND overall and 20 a minute per group;
+reads and answers (getChatMember, getChat, getFile, answerCallbackQuery, setMyCommands, ...) are
+not paced, though they too wait while a 429 is being waited out.
+
 Retries (BotApiLimiter), for every call the bot makes except the outbox's, whose dispatcher has
 its own schedule (bot/outbox/dispatcher.py):
 
@@ -67,6 +72,9 @@ CREATES_MESSAGE = frozenset(
         "forwardMessages",
     }
 )
+
+# Calls that Telegram's flood limits count: sending, copying, forwarding, editing, stopping.
+PACED_PREFIXES = ("send", "copy", "forward", "edit", "stop")
 
 _NOT_SENT_CAUSES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -189,7 +197,7 @@ class BotApiLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        chat, group = _pacing_of(data)
+        chat, group = _pacing_of(endpoint, data)
         transient_retries = 0 if _outbox_delivery.get() else self._transient_retries
         limited = failed = 0
         while True:
@@ -223,9 +231,19 @@ class BotApiLimiter(AIORateLimiter):
                 await asyncio.sleep(delay)
 
 
-def _pacing_of(data: dict[str, Any]) -> tuple[bool, int | str | bool]:
-    """(counts against the overall rate, the group whose rate it counts against), as PTB's
-    AIORateLimiter decides: by the chat_id in the request."""
+def is_paced(endpoint: str) -> bool:
+    """Whether Telegram's flood limits (30 messages a second, 20 a minute per group) apply:
+    to calls that put or change a message in a chat, not to reads (getChatMember, getChat,
+    getFile, ...) or answers to a press, which merely name a chat."""
+    return endpoint.startswith(PACED_PREFIXES)
+
+
+def _pacing_of(endpoint: str, data: dict[str, Any]) -> tuple[bool, int | str | bool]:
+    """(counts against the overall rate, the group whose rate it counts against). PTB's
+    AIORateLimiter decides by the chat_id alone, which paced every getChatMember on the staff
+    group like a message to it (one every 3 s); here only what Telegram limits is paced."""
+    if not is_paced(endpoint):
+        return False, False
     chat_id = data.get("chat_id")
     group: int | str | bool = False
     with contextlib.suppress(ValueError, TypeError):
