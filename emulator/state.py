@@ -63,9 +63,14 @@ class Signal:
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
                 return False
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as
+            # the event fires, and the cancelled reader then waits on (a sandbox never exits).
+            waiter = asyncio.ensure_future(event.wait())
             try:
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
+                done, _ = await asyncio.wait({waiter}, timeout=remaining)
+            finally:
+                waiter.cancel()
+            if not done:
                 return predicate()
         return True
 

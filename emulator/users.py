@@ -440,20 +440,9 @@ class SimulatedUser:
         phone_number: str | None = None,
     ) -> dict[str, Any]:
         """Tap a reply-keyboard button of the latest keyboard the bot showed in private chat."""
-        log = self._log()
-        keyboard = None
-        for candidate in reversed(log.timeline):
-            markup = candidate.reply_markup or {}
-            if "keyboard" in markup or markup.get("remove_keyboard"):
-                keyboard = markup
-                break
-        if keyboard is None or "keyboard" not in keyboard:
-            raise LookupError("no reply keyboard is shown in this chat")
-        for row in keyboard["keyboard"]:
-            for button in row:
-                button = {"text": button} if isinstance(button, str) else button
-                if button.get("text") != label:
-                    continue
+        buttons = self.reply_keyboard_buttons()
+        for button in buttons:
+            if button.get("text") == label:
                 if button.get("request_location"):
                     if location is None:
                         raise ValueError(f"{label!r} requests a location: pass location=(lat, lon)")
@@ -461,10 +450,25 @@ class SimulatedUser:
                 if button.get("request_contact"):
                     return await self.send_contact(phone_number or "+10000000000", self.first_name)
                 return await self.send_text(label)
-        labels = [
-            b if isinstance(b, str) else b.get("text") for row in keyboard["keyboard"] for b in row
-        ]
+        labels = [button.get("text") for button in buttons]
         raise LookupError(f"no reply button {label!r}; available: {labels}")
+
+    def reply_keyboard_buttons(self) -> list[dict[str, Any]]:
+        """The buttons of the reply keyboard shown in private chat now (KeyboardButton dicts).
+
+        That is the latest keyboard the bot sent, unless a later message removed it.
+        """
+        for candidate in reversed(self._log().timeline):
+            markup = candidate.reply_markup or {}
+            if markup.get("remove_keyboard"):
+                break
+            if "keyboard" in markup:
+                return [
+                    {"text": button} if isinstance(button, str) else dict(button)
+                    for row in markup["keyboard"]
+                    for button in row
+                ]
+        raise LookupError("no reply keyboard is shown in this chat")
 
     async def resend_last_update(self) -> dict[str, Any]:
         """Deliver the last update again, same update_id, as Telegram does on retries."""
