@@ -16,7 +16,7 @@ from PIL import Image
 from bot.admin.labels import ELLIPSIS, FontChoice, ascii_fallback, find_font, wrap
 from bot.admin.qr import file_stem
 from bot.catalog.deeplinks import commitment_link
-from bot.i18n.translate import translations_for
+from bot.i18n.translate import gettext, translations_for, use_locale
 
 Cli = Callable[..., CliResult]
 SCAN = "Scan to report on this commitment"
@@ -81,16 +81,20 @@ def test_svg_names_the_code_and_escapes_the_title(cli: Cli, catalog: None, tmp_p
         ).code
         == 0
     )
+    with use_locale("uk"):
+        caption = gettext("Scan to report on this commitment")
+
+    def label(name: str) -> tuple[str | None, str]:
+        """The code, and the rest of the label's lines (wrapped title, then the caption)."""
+        texts = [t.text or "" for t in ET.parse(tmp_path / name).getroot().iter(f"{SVG}text")]
+        return texts[0], " ".join(texts[1:])
+
     tree = ET.parse(tmp_path / "KAD-HC-004.svg")
-    texts = [t.text for t in tree.getroot().iter(f"{SVG}text")]
-    assert texts[0] == "KAD-HC-004"
-    assert " ".join(texts[1:-1]) == "Health centre <Ungwan Rimi> & co"
     assert tree.getroot().find(f"{SVG}svg") is not None  # the QR code itself
-    ukrainian = [t.text for t in ET.parse(tmp_path / "UA-1.svg").getroot().iter(f"{SVG}text")]
-    assert " ".join(ukrainian[1:-1]) == "Відкриті дані для громад"
+    assert label("KAD-HC-004.svg") == ("KAD-HC-004", f"Health centre <Ungwan Rimi> & co {caption}")
+    assert label("UA-1.svg")[1] == f"Відкриті дані для громад {caption}"
     # No Ukrainian title: the default language (English), short title first.
-    road = [t.text for t in ET.parse(tmp_path / "KAD-RD-017.svg").getroot().iter(f"{SVG}text")]
-    assert road[1:-1] == ["Kawo–Rigasa road"]
+    assert label("KAD-RD-017.svg")[1] == f"Kawo–Rigasa road {caption}"
 
 
 def test_sheet_is_a_printable_pdf_of_scannable_codes(
@@ -132,7 +136,8 @@ def test_every_label_tells_passers_by_to_scan(
     expected = caption(language or "en")
     for code in ("KAD-RD-017", "UA-1"):
         texts = svg_texts(tmp_path / f"{code}.svg")
-        assert texts[-1] == expected, texts  # the last line, under the code and the title
+        # The last line(s), under the code and the title: a long caption wraps.
+        assert " ".join(texts[1:]).endswith(expected), texts
         assert texts[0] == code
     # The PNG (and so the sheet, made of it) has a line of print below the title.
     plain = Image.open(tmp_path / "KAD-RD-017.png").convert("L")
@@ -145,7 +150,7 @@ def test_the_caption_follows_default_locale(
 ) -> None:
     monkeypatch.setenv("DEFAULT_LOCALE", "ha")
     assert cli("qr", "KAD-RD-017", "--out", str(tmp_path)).code == 0
-    assert svg_texts(tmp_path / "KAD-RD-017.svg")[-1] == caption("ha")
+    assert " ".join(svg_texts(tmp_path / "KAD-RD-017.svg")[1:]).endswith(caption("ha"))
 
 
 def test_one_code_is_counted_in_the_singular(cli: Cli, catalog: None, tmp_path: Path) -> None:
