@@ -21,6 +21,7 @@ from bot.admin.records import (
     RowError,
     cell_count_mismatch,
     check_language,
+    numbered_rows,
 )
 
 FORMATS = ("auto", "csv", "json", "yaml", "ogp")
@@ -101,25 +102,12 @@ def _parse_csv(text: str) -> Iterator[CommitmentRecord]:
         raise AdminError(f"row 1: {exc}") from None
     _check_header(header)
     # Rows counted as a spreadsheet shows them: the header is row 1.
-    for row_no, cells in enumerate(_csv_rows(reader), start=2):
+    for row_no, cells in numbered_rows(reader):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):
             raise RowError(row_no, cell_count_mismatch(len(cells), len(header)))
         yield record_from_mapping(row_no, dict(zip(header, cells, strict=False)))
-
-
-def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
-    row_no = 1
-    while True:
-        row_no += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise RowError(row_no, str(exc)) from None
-        yield cells
 
 
 def _check_header(header: list[str]) -> None:

@@ -13,11 +13,17 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from bot.admin.common import AdminError
-from bot.admin.records import AgencyRef, CommitmentRecord, RowError, cell_count_mismatch
+from bot.admin.records import (
+    AgencyRef,
+    CommitmentRecord,
+    RowError,
+    cell_count_mismatch,
+    numbered_rows,
+)
 from storage.text import fold_text
 
 CODE = "Commitment Unique Identifier"
@@ -142,7 +148,7 @@ def parse(text: str) -> list[CommitmentRecord]:
         raise AdminError(f"not an OGP commitments export: no column {missing[0]!r}")
     index = {name: i for i, name in enumerate(header)}
     rows = []
-    for row_no, cells in _rows(reader):
+    for row_no, cells in numbered_rows(reader):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
@@ -173,20 +179,6 @@ def _day_first_plans(
             if (m := _SLASHED.fullmatch(cells[index[column]].strip())) and int(m[1]) > 12:
                 plans.add(_plan(cells, index))
     return plans
-
-
-def _rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    # Rows counted as a spreadsheet shows them: the header is row 1.
-    row_no = 1
-    while True:
-        row_no += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise RowError(row_no, str(exc)) from None
-        yield row_no, cells
 
 
 def _record(

@@ -7,9 +7,11 @@ alone, so a second file can add a translation or coordinates without repeating e
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -144,3 +146,18 @@ def check_unique_codes(records: list[CommitmentRecord]) -> None:
         if key in seen:
             raise RowError(record.row, f"code {record.code} repeats row {seen[key]}")
         seen[key] = record.row
+
+
+def numbered_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """A CSV reader's rows after the header, numbered as a spreadsheet shows them (the header
+    is row 1); a row the csv module cannot read is a RowError naming it."""
+    row_no = 1
+    while True:
+        row_no += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise RowError(row_no, str(exc)) from None
+        yield row_no, cells
