@@ -194,3 +194,33 @@ async def test_a_card_telegram_accepted_is_recorded_before_the_writers_waiting(
         card = await session.get(ModerationCard, report.id)
     posted = [m for m in group.messages if reference in (m.text or "")]
     assert card is not None and card.message_id == posted[0].message_id
+
+
+async def test_transient_errors_are_retried_within_seconds(harness: Harness) -> None:
+    """Five 502s in a row: the card is tried again 1, 2, 5, 15 and 60 s after each, so it reaches
+    the moderators 83 s after the first try, posted once."""
+    clock = Clock()
+    harness.services.clock = clock
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    dispatcher = harness.runner.dispatcher
+    await dispatcher.stop()
+    reference = await send_plain_report(harness.user("en"))
+    harness.emulator.faults.set(rate=1.0, kinds={"5xx"}, methods={"sendMessage"}, limit=5)
+    started = clock.now
+    waits = []
+    for _ in range(5):
+        assert await dispatcher.drain_once() == 1
+        (row,) = await outbox_rows(harness, "moderation_card")
+        assert row.status == "pending" and row.next_attempt_at is not None
+        wait = row.next_attempt_at - clock.now
+        waits.append(wait.total_seconds())
+        clock.now += wait - timedelta(milliseconds=500)
+        assert await dispatcher.drain_once() == 0  # not due before its delay
+        clock.now += timedelta(milliseconds=500)
+    assert waits == [1, 2, 5, 15, 60]
+    assert await dispatcher.drain_once() == 1
+    await expect(group, reference, timeout=15)
+    (row,) = await outbox_rows(harness, "moderation_card")
+    assert (row.status, row.attempts) == ("sent", 6)
+    assert clock.now - started == timedelta(seconds=83)
+    assert sum(reference in (m.text or "") for m in group.messages) == 1

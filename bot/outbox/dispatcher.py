@@ -28,7 +28,9 @@ from storage.queries import outbox as queries
 log = logging.getLogger(__name__)
 
 # Seconds to wait before attempt 2, 3, ...; after the last, the message is marked failed.
-RETRY_DELAYS = (5, 30, 120, 600, 1800, 7200, 18000)
+# Telegram's transient errors (a 502, a dropped connection) mostly clear within seconds, so the
+# first five tries come within 83 s; the long tail (10 min to 5 h) outlasts an outage of hours.
+RETRY_DELAYS = (1, 2, 5, 15, 60, 600, 1800, 7200, 18000)
 # Agencies' own systems and mail servers can be down for hours (maintenance, a night without
 # power): after the first try, 5 s, 5 min, 30 min, 2 h, 5 h and 10 h later, then failed.
 AGENCY_RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000)
