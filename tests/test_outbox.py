@@ -85,10 +85,12 @@ async def test_two_workers_never_send_the_same_card_twice(harness: Harness) -> N
         references.append(await send_plain_report(harness.user("en")))
     other = await harness.start_worker(own_engine=True)
     await other.dispatcher.stop()
+    # The new worker's own dispatcher may have sent a card or two before it was stopped.
+    already = sum(r.status == "sent" for r in await outbox_rows(harness, "moderation_card"))
     sent = await asyncio.gather(
         *(worker.dispatcher.drain_once() for worker in (harness.runner, other) for _ in range(3))
     )
-    assert sum(sent) >= 20
+    assert already + sum(sent) >= 20
     while sum(sent):  # keep draining until both find nothing left
         sent = await asyncio.gather(
             harness.runner.dispatcher.drain_once(), other.dispatcher.drain_once()
