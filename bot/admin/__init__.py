@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.admin import agencies, export, importer, outbox, qr, roles, stats
+from bot.admin import agencies, citizens, export, importer, outbox, qr, roles, stats
 
 
 def add_admin_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register every admin subcommand; each sets `handler`: async (args, settings) -> int."""
-    for module in (importer, agencies, roles, qr, export, stats, outbox):
+    for module in (importer, agencies, roles, qr, export, stats, outbox, citizens):
         module.register(subparsers)

@@ -1,0 +1,21 @@
+"""reserved: a placeholder that a change under way fills in (no schema change yet)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03 19:10:00
+"""
+
+from __future__ import annotations
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
