@@ -36,7 +36,10 @@ def target_chat(ctx: CallContext) -> ChatLog:
 
 def consume_rate(ctx: CallContext, log: ChatLog) -> None:
     retry_after = ctx.state.rate_limiter.acquire(
-        ctx.bot.id, log.chat.id, is_group=log.chat.is_group
+        ctx.bot.id,
+        log.chat.id,
+        is_group=log.chat.is_group,
+        paid=ctx.params.get_bool("allow_paid_broadcast"),
     )
     if retry_after is not None:
         raise too_many_requests(retry_after)

@@ -145,6 +145,10 @@ class BotApiEmulator:
     def bot_id(self, token: str | None = None) -> int:
         return self.state.bot(token).id
 
+    def paid_messages(self, token: str | None = None) -> int:
+        """Paid broadcasts Telegram accepted from the bot (0.1 Star each)."""
+        return self.state.rate_limiter.paid_messages.get(self.bot_id(token), 0)
+
     def add_user(
         self,
         user_id: int,

@@ -44,6 +44,9 @@ class EmulatorLimits:
     global_per_second: float = 30.0
     global_burst: int = 30
     group_per_minute: float = 20.0
+    # Paid broadcasts (allow_paid_broadcast): up to 1,000 messages a second instead of 30, for
+    # 0.1 Telegram Star each; the per-chat limits still hold.
+    paid_per_second: float = 1000.0
     enabled: bool = True
 
 
@@ -59,13 +62,16 @@ class RateLimiter:
     def __init__(self, limits: EmulatorLimits, clock: Callable[[], float]):
         self.limits = limits
         self.clock = clock
-        self._buckets: dict[tuple[int, int | None], _Bucket] = {}
+        self._buckets: dict[tuple[int, int | str | None], _Bucket] = {}
+        # Paid broadcasts Telegram accepted, per bot (each costs the bot 0.1 Star).
+        self.paid_messages: dict[int, int] = {}
 
     def reset(self) -> None:
         self._buckets.clear()
+        self.paid_messages.clear()
 
     def _refill(
-        self, key: tuple[int, int | None], rate: float, burst: float, now: float
+        self, key: tuple[int, int | str | None], rate: float, burst: float, now: float
     ) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -78,9 +84,14 @@ class RateLimiter:
         bucket.tokens = min(bucket.tokens, burst)
         return bucket
 
-    def acquire(self, bot_id: int, chat_id: int, *, is_group: bool) -> int | None:
-        """Take one token from the chat and the global bucket; or return retry_after seconds."""
+    def acquire(
+        self, bot_id: int, chat_id: int, *, is_group: bool, paid: bool = False
+    ) -> int | None:
+        """Take one token from the chat and the global bucket (the paid one for a paid
+        broadcast); or return retry_after seconds."""
         limits = self.limits
+        if paid:
+            self.paid_messages[bot_id] = self.paid_messages.get(bot_id, 0) + 1
         if not limits.enabled:
             return None
         now = self.clock()
@@ -92,10 +103,16 @@ class RateLimiter:
         else:
             chat_rate, chat_burst = limits.per_chat_per_second, max(1.0, limits.per_chat_burst)
         global_rate, global_burst = limits.global_per_second, max(1.0, limits.global_burst)
+        overall_key: int | str | None = None
+        if paid:
+            global_rate = global_burst = limits.paid_per_second
+            overall_key = "paid"
         chat = self._refill((bot_id, chat_id), chat_rate, chat_burst, now)
-        overall = self._refill((bot_id, None), global_rate, global_burst, now)
+        overall = self._refill((bot_id, overall_key), global_rate, global_burst, now)
         wait = max(_wait_for_token(chat, chat_rate), _wait_for_token(overall, global_rate))
         if wait > 0:
+            if paid:
+                self.paid_messages[bot_id] -= 1  # refused: not charged
             return max(1, math.ceil(wait))
         chat.tokens -= 1
         overall.tokens -= 1

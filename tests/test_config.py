@@ -125,6 +125,7 @@ BAD_VALUES = {
     "BOT_USERNAME": "@x",
     "LOG_LEVEL": "loud",
     "TELEGRAM_MAX_MESSAGES_PER_SECOND": "-1",
+    "TELEGRAM_PAID_BROADCAST_FROM": "-5",
     "WEBHOOK_URL": "example.org/hook",
     "WEBHOOK_PORT": "99999",
     "WEB_PORT": "0",
@@ -155,7 +156,7 @@ def test_empty_environment_gives_the_declared_defaults(tmp_path: Path) -> None:
     assert settings == Settings(database_url=default_database_url())
     assert settings.timezone == "UTC" and settings.log_level == "INFO"
     assert settings.duplicate_radius_m == 250.0 and settings.fix_check_days == 7.0
-    assert settings.max_messages_per_second == 29.0 and settings.webhook_port == 8443
+    assert settings.max_messages_per_second == 30.0 and settings.webhook_port == 8443
     assert settings.webhook_listen == settings.web_listen == "127.0.0.1"
     assert settings.smtp_starttls and not settings.smtp_tls and settings.web_port is None
     assert settings.staff_locale == "en"

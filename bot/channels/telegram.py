@@ -33,7 +33,7 @@ from bot.core.services import Services
 from bot.digests.delivery import digest_senders
 from bot.i18n.translate import _, choose_locale, use_locale
 from bot.outbox.dispatcher import OnSent, Outgoing, Parts, PermanentFailure, Sender
-from bot.outbox.queue import Kind
+from bot.outbox.queue import Kind, is_paid_broadcast
 from bot.reports.lifecycle import Status, status_label
 from bot.reports.moderation import REJECT_REASONS
 from storage.models import Citizen, Commitment, Report
@@ -116,7 +116,8 @@ class TelegramSenders:
                 text = moved_notice_text(report.reference, commitment.code, title)
             else:
                 text = status_notice_text(report.reference, payload)
-        await self._bot.send_message(citizen.telegram_user_id, text)
+        paid = is_paid_broadcast(payload, self._services.settings.paid_broadcast_from)
+        await self._bot.send_message(citizen.telegram_user_id, text, allow_paid_broadcast=paid)
 
     async def citizen_question(self, message: Outgoing) -> None:
         question_id = int(message.payload["question_id"])

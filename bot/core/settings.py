@@ -137,6 +137,13 @@ def _parse_rate(raw: str) -> float:
     return rate
 
 
+def _parse_recipients(raw: str) -> int:
+    count = int(_number(raw, int, "a number of recipients, 0 (never) or more"))
+    if count < 0:
+        raise ValueError(f"expected a number of recipients, 0 (never) or more, got {raw!r}")
+    return count
+
+
 def _parse_port(raw: str) -> int:
     port = int(_number(raw, int, "a port number 1..65535"))
     if not 1 <= port <= 65535:
@@ -286,15 +293,25 @@ class Settings:
     log_level: str = setting(
         "LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", parse_log_level, default="INFO"
     )
-    # Our own pacing of outgoing messages. Telegram allows about 30/s; a hair under it, bursts
-    # never earn a 429 (bench/notify_bench.py: 96% of 30/s, no 429, against 89% with ten 429s
-    # at 30). 0 turns it off, for a self-hosted Bot API server or a benchmark.
+    # Our own pacing of outgoing messages: Telegram's 30/s, spread evenly (bot/app/bot_api.py
+    # smooth_pace) so that no burst earns a 429 (bench/notify_bench.py). 0 turns it off, for a
+    # self-hosted Bot API server or a benchmark.
     max_messages_per_second: float = setting(
         "TELEGRAM_MAX_MESSAGES_PER_SECOND",
         "the bot's own pacing of outgoing messages (0 turns it off)",
         _parse_rate,
-        default=29.0,
-        shown="29",
+        default=30.0,
+        shown="30",
+    )
+    # Telegram's paid broadcasts: a status notice or digest fanned out to at least this many
+    # people goes with allow_paid_broadcast (up to 1,000 messages/s, 0.1 Star per message,
+    # from the bot's Stars balance). 0: never, the default.
+    paid_broadcast_from: int = setting(
+        "TELEGRAM_PAID_BROADCAST_FROM",
+        "send fan-outs to at least this many people as paid broadcasts (0: never)",
+        _parse_recipients,
+        default=0,
+        shown="0 (never)",
     )
     # Webhook mode (several workers behind a load balancer); empty means long polling.
     webhook_url: str | None = setting(

@@ -27,7 +27,7 @@ from bot.digests.schedule import Period, current_period, scheduled_period
 from bot.digests.text import csv_caption, render_digest
 from bot.i18n.translate import _, choose_locale, use_locale
 from bot.outbox.dispatcher import Outgoing, PermanentFailure, Sender
-from bot.outbox.queue import Kind, enqueue
+from bot.outbox.queue import FAN_OUT, Kind, enqueue, is_paid_broadcast
 from storage.queries import agencies as agency_queries
 from storage.queries import digests as queries
 from storage.queries import officials as official_queries
@@ -104,6 +104,7 @@ async def queue_digest_deliveries_in(
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             "language": official.language,
+            FAN_OUT: len(officials),
         }
         await enqueue(
             session,
@@ -116,15 +117,24 @@ async def queue_digest_deliveries_in(
     return copies + len(officials)
 
 
-async def send_digest(bot: Bot, chat_id: int, digest: Digest) -> None:
-    """The message, the chart as a photo and the CSV as a document, in the digest's locale."""
+async def send_digest(bot: Bot, chat_id: int, digest: Digest, *, paid: bool = False) -> None:
+    """The message, the chart as a photo and the CSV as a document, in the digest's locale;
+    as paid broadcasts when `paid`."""
     with use_locale(digest.locale):
         text = render_digest(digest)
         chart_caption = _("Reports per commitment and status")
         caption = csv_caption(digest)
-    await bot.send_message(chat_id, text)
-    await bot.send_photo(chat_id, digest.chart_png, caption=chart_caption)
-    await bot.send_document(chat_id, digest.csv, filename=digest.csv_filename, caption=caption)
+    await bot.send_message(chat_id, text, allow_paid_broadcast=paid)
+    await bot.send_photo(
+        chat_id, digest.chart_png, caption=chart_caption, allow_paid_broadcast=paid
+    )
+    await bot.send_document(
+        chat_id,
+        digest.csv,
+        filename=digest.csv_filename,
+        caption=caption,
+        allow_paid_broadcast=paid,
+    )
 
 
 async def current_digests(services: Services, telegram_user_id: int, locale: str) -> list[Digest]:
@@ -180,7 +190,8 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
             )
         except UnknownAgency as error:
             raise PermanentFailure(f"agency {error} is gone") from None
-        await send_digest(bot, message.chat_id, digest)
+        paid = is_paid_broadcast(payload, services.settings.paid_broadcast_from)
+        await send_digest(bot, message.chat_id, digest, paid=paid)
 
     return {
         Kind.AGENCY_DIGEST: agency_digest,

@@ -197,13 +197,22 @@ class OutboxDispatcher:
                 )
                 for r in rows
             ]
-        for position, message in enumerate(batch):
+        # One chat's messages in their order; different chats at once, so that a fan-out is
+        # paced by Telegram's limits (or a paid broadcast's 1,000/s), not by one round trip at
+        # a time. Messages with no chat (webhooks, e-mail) keep their order in one line too.
+        lines: dict[int | None, list[Outgoing]] = {}
+        for message in batch:
+            lines.setdefault(message.chat_id, []).append(message)
+        await asyncio.gather(*(self._deliver_in_order(line) for line in lines.values()))
+        return len(batch)
+
+    async def _deliver_in_order(self, line: list[Outgoing]) -> None:
+        for position, message in enumerate(line):
             if self._stopping:
                 # Hand the rest back at once instead of waiting for their leases to run out.
-                await self._release(batch[position:])
-                break
+                await self._release(line[position:])
+                return
             await self._deliver(message)
-        return len(batch)
 
     async def _release(self, messages: list[Outgoing]) -> None:
         async with self._services.db.write() as session:

@@ -14,6 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.queries import outbox as queries
 
+# In a payload: how many people the same cause fans out to (one notice per follower, one digest
+# per official), for the choice of a paid broadcast at sending time.
+FAN_OUT = "fan_out"
+
+
+def is_paid_broadcast(payload: dict[str, Any], paid_from: int) -> bool:
+    """Whether this message goes as a Telegram paid broadcast (TELEGRAM_PAID_BROADCAST_FROM):
+    only a fan-out to at least `paid_from` people, since each paid message costs 0.1 Star."""
+    return paid_from > 0 and int(payload.get(FAN_OUT, 1)) >= paid_from
+
 
 class Kind(StrEnum):
     MODERATION_CARD = "moderation_card"  # a new report's card for the staff group

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.outbox.queue import Kind, enqueue
+from bot.outbox.queue import FAN_OUT, Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
 
@@ -29,7 +29,8 @@ async def queue_status_notices(
     followers: Iterable[int] = [report.citizen_id]
     if supporters:
         followers = [report.citizen_id, *await queries.supporter_citizen_ids(session, report.id)]
-    for citizen_id in dict.fromkeys(followers):
+    recipients = list(dict.fromkeys(followers))
+    for citizen_id in recipients:
         payload = {
             "report_id": report.id,
             "citizen_id": citizen_id,
@@ -39,6 +40,7 @@ async def queue_status_notices(
             "supporter": citizen_id != report.citizen_id,
             # Moved to another commitment (the notice names the report's commitment then).
             "moved": moved,
+            FAN_OUT: len(recipients),
         }
         await enqueue(
             session, Kind.STATUS_NOTICE, f"{event.id}:{citizen_id}", payload, event.created_at

@@ -99,6 +99,32 @@ async def test_global_limit_across_chats(raw, emu: BotApiEmulator, clock) -> Non
     assert (await raw.call("sendMessage", chat_id=2005, text="x"))[0] == 200
 
 
+async def test_paid_broadcasts_go_past_the_overall_limit_and_are_counted(
+    raw, emu: BotApiEmulator, clock
+) -> None:
+    emu.limits = EmulatorLimits(global_per_second=2.0, global_burst=4, paid_per_second=10.0)
+    for user_id in range(2001, 2016):
+        emu.add_user(user_id, f"User {user_id}")
+    plain = [(await raw.call("sendMessage", chat_id=u, text="x"))[0] for u in range(2001, 2006)]
+    assert plain == [200, 200, 200, 200, 429]
+    paid = [
+        (await raw.call("sendMessage", chat_id=u, text="x", allow_paid_broadcast=True))[0]
+        for u in range(2005, 2016)
+    ]
+    # Ten a second paid, whatever the free bucket holds; the refused one is not charged.
+    assert paid == [200] * 10 + [429]
+    assert emu.paid_messages() == 10
+    # A paid broadcast still keeps to one chat's own limit.
+    clock.advance(1)
+    emu.add_user(3001, "Amina")
+    emu.limits = EmulatorLimits(per_chat_burst=1, paid_per_second=10.0)
+    statuses = [
+        (await raw.call("sendMessage", chat_id=3001, text="x", allow_paid_broadcast=True))[0]
+        for _ in range(2)
+    ]
+    assert statuses == [200, 429]
+
+
 async def test_group_limit_is_per_minute(raw, emu: BotApiEmulator, clock) -> None:
     emu.add_group(-100123, "Staff")
     for _ in range(20):
