@@ -178,7 +178,8 @@ async def _event(
     note: str | None,
 ) -> ReportEvent:
     """Append the event (the report's status is already the new one)."""
-    report.updated_at = at
+    if action not in SENDER_ACTIONS:  # the report itself, as the public sees it, is unchanged
+        report.updated_at = at
     return await report_queries.add_event(
         session,
         report.id,
