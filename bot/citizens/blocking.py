@@ -91,26 +91,18 @@ def clean_reason(reason: str) -> str:
 
 async def block_sender(services: Services, report_id: int, reason: str, moderator: Actor) -> Done:
     """Block the citizen who sent the report; AlreadyBlocked if someone was quicker."""
-    reason = clean_reason(reason)
-    async with services.write_then_deliver() as session:
-        report = await moderation_queries.report_for_update(session, report_id)
-        if report is None:
-            raise ReportNotFound()
-        citizen = await queries.citizen_for_update(session, report.citizen_id)
-        if citizen is None:
-            raise SenderGone()
-        if citizen.blocked_at is not None:
-            raise AlreadyBlocked(report.reference)
-        now = services.clock()
-        queries.set_block(citizen, at=now, reason=reason, by=moderator.id)
-        # The card's own refresh follows the event (bot/reports/effects.py).
-        await record(services, session, report, "blocked", moderator, note=reason)
-        await _after_change(services.settings.moderator_chat_id, session, citizen, now, report_id)
-        return Done(report.id, report.reference, report.status)
+    return await _from_card(services, report_id, moderator, clean_reason(reason))
 
 
 async def unblock_sender(services: Services, report_id: int, moderator: Actor) -> Done:
     """Let the report's sender send new reports again; NotBlocked if they were not blocked."""
+    return await _from_card(services, report_id, moderator, None)
+
+
+async def _from_card(
+    services: Services, report_id: int, moderator: Actor, reason: str | None
+) -> Done:
+    """Block (with a reason) or unblock (None) the report's sender, as an event of the report."""
     async with services.write_then_deliver() as session:
         report = await moderation_queries.report_for_update(session, report_id)
         if report is None:
@@ -118,18 +110,21 @@ async def unblock_sender(services: Services, report_id: int, moderator: Actor) -
         citizen = await queries.citizen_for_update(session, report.citizen_id)
         if citizen is None:
             raise SenderGone()
-        if citizen.blocked_at is None:
+        blocked = citizen.blocked_at is not None
+        if reason is not None and blocked:
+            raise AlreadyBlocked(report.reference)
+        if reason is None and not blocked:
             raise NotBlocked(report.reference)
         now = services.clock()
-        queries.clear_block(citizen)
-        await record(services, session, report, "unblocked", moderator)
+        if reason is None:
+            queries.clear_block(citizen)
+        else:
+            queries.set_block(citizen, at=now, reason=reason, by=moderator.id)
+        # The card's own refresh follows the event (bot/reports/effects.py).
+        action = "unblocked" if reason is None else "blocked"
+        await record(services, session, report, action, moderator, note=reason)
         await _after_change(services.settings.moderator_chat_id, session, citizen, now, report_id)
         return Done(report.id, report.reference, report.status)
-
-
-async def sender_blocked(services: Services, citizen_id: int) -> bool:
-    async with services.db.read() as session:
-        return await queries.blocked_since(session, citizen_id) is not None
 
 
 # --- from the admin command line -------------------------------------------------------------
