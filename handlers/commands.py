@@ -25,6 +25,7 @@ from handlers.replies import (
     acknowledge,
     answer_callback,
     ask_to_discard,
+    explain_draft_error,
     send_privacy_notice,
     send_prompt,
 )
@@ -88,11 +89,18 @@ async def begin_report(
             context, chat.id, commitment.id if commitment else None, greeting=greeting
         )
         return
+    if state.blocked:  # their draft, if any, is kept as it is
+        await explain_draft_error(context, chat.id, drafting.SenderBlocked())
+        return
     if greeting:
         await context.bot.send_message(chat.id, greeting)
-    view, resumed = await drafting.begin(
-        context.services, user.id, chat.id, commitment.id if commitment else None
-    )
+    try:
+        view, resumed = await drafting.begin(
+            context.services, user.id, chat.id, commitment.id if commitment else None
+        )
+    except drafting.SenderBlocked as blocked:  # blocked since the update's start
+        await explain_draft_error(context, chat.id, blocked)
+        return
     if resumed:
         await context.bot.send_message(
             chat.id,

@@ -291,7 +291,11 @@ async def on_consent(update: Update, context: BotContext) -> None:
     if commitment_id is not None and await catalog.get(context.services, commitment_id) is None:
         commitment_id = None
     await _remove_buttons(query.message)
-    view, _resumed = await drafting.begin(context.services, user.id, user.id, commitment_id)
+    try:
+        view, _resumed = await drafting.begin(context.services, user.id, user.id, commitment_id)
+    except drafting.SenderBlocked as blocked:  # an old notice's "I agree", pressed again
+        await explain_draft_error(context, user.id, blocked)
+        return
     await send_prompt(context, user.id, view, prefix=_("Thank you. Let's start your report."))
 
 

@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 
 from bot.channels.buttons import int_argument, parse_card_button
 from bot.channels.cards import build_card
+from bot.citizens import blocking
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
 from bot.i18n.translate import _, current_locale, ngettext, use_locale
@@ -31,7 +32,7 @@ from handlers.safe_edit import edit_text
 log = logging.getLogger(__name__)
 
 QUEUE_CARDS = 3
-PROMPT_ACTIONS = {"mm": "merge", "mv": "move", "rd": "redact", "ask": "ask"}
+PROMPT_ACTIONS = {"mm": "merge", "mv": "move", "rd": "redact", "ask": "ask", "bo": "block"}
 
 
 def _actor(user: User) -> Actor:
@@ -83,6 +84,26 @@ async def on_card_button(update: Update, context: BotContext) -> None:
                 await answer_callback(
                     query, _("🔁 {reference} merged.").format(reference=done.reference)
                 )
+            case "br":
+                if button.argument not in blocking.BLOCK_REASONS:  # forged: typed ones are replies
+                    raise moderation.UnknownReason(button.argument)
+                done = await blocking.block_sender(
+                    context.services, report_id, button.argument, actor
+                )
+                await answer_callback(query, _blocked_text(done))
+            case "ub":
+                done = await blocking.unblock_sender(context.services, report_id, actor)
+                await answer_callback(
+                    query,
+                    _("↩️ The sender of {reference} can send new reports again.").format(
+                        reference=done.reference
+                    ),
+                )
+            case "bl":
+                if await moderation.texts_of(context.services, report_id) is None:
+                    raise moderation.ReportNotFound()  # forged: no menu for a report not there
+                await answer_callback(query, _superseded_text() if card.superseded else None)
+                await _show_menu(context, card, report_id, "block")
             case "rj" | "mg" | "bk":
                 menu = {"rj": "reject", "mg": "merge", "bk": "main"}[button.action]
                 await answer_callback(query, _superseded_text() if card.superseded else None)
@@ -96,6 +117,9 @@ async def on_card_button(update: Update, context: BotContext) -> None:
         await answer_callback(query, already_text(already))
         if card.superseded:  # the old copy showed a state that has moved on: show the current
             await _show_menu(context, card, report_id, "main")
+    except (blocking.AlreadyBlocked, blocking.NotBlocked) as already:
+        await answer_callback(query, _error_text(already))
+        await _show_menu(context, card, report_id, "main")  # the card shows how it is now
     except moderation.ModerationError as error:
         await answer_callback(query, _error_text(error))
     if card.superseded:
@@ -203,6 +227,11 @@ async def _prompt(
             text = _(
                 "🔁 {name}, reply to this message with the reference of the report that {reference} repeats."
             ).format(name=name, reference=reference)
+        elif action == "block":
+            text = _(
+                "🚷 {name}, reply to this message with why the sender of {reference} is blocked. "
+                "Only staff see the reason."
+            ).format(name=name, reference=reference)
         else:
             text = _(
                 "❓ {name}, reply to this message with your question for the author of {reference}. "
@@ -242,6 +271,9 @@ async def on_staff_reply(update: Update, context: BotContext) -> None:
         elif action == "merge":
             done = await moderation.merge(services, report_id, text, actor)
             reply = _("🔁 {reference} was merged.")
+        elif action == "block":
+            done = await blocking.block_sender(services, report_id, text, actor)
+            reply = _blocked_text(done)
         else:
             done = await moderation.ask(services, report_id, text, actor)
             reply = _("❓ Your question about {reference} was sent to its author.")
@@ -283,6 +315,12 @@ async def queue(update: Update, context: BotContext) -> None:
         await moderation.card_posted(services, report_id, chat.id, posted.message_id)
 
 
+def _blocked_text(done: moderation.Done) -> str:
+    return _(
+        "🚷 The sender of {reference} is blocked: no new reports are accepted from them."
+    ).format(reference=done.reference)
+
+
 def already_text(already: moderation.AlreadyDone) -> str:
     status = status_label(already.status)
     if already.by:
@@ -312,4 +350,10 @@ def _error_text(error: moderation.ModerationError) -> str:
             )
         case moderation.UnknownReason():
             return _("This button is no longer valid.")
+        case blocking.AlreadyBlocked(reference=reference):
+            return _("The sender of {reference} is already blocked.").format(reference=reference)
+        case blocking.NotBlocked(reference=reference):
+            return _("The sender of {reference} is not blocked.").format(reference=reference)
+        case blocking.SenderGone():
+            return _("The sender of this report erased their data; there is no one to block.")
     return _("That did not work; please try again.")

@@ -8,6 +8,7 @@ from html import escape
 from telegram import CallbackQuery, ReplyKeyboardRemove
 from telegram.error import BadRequest
 
+from bot.citizens import blocking
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
 from bot.i18n.translate import _, ngettext
@@ -165,5 +166,7 @@ async def explain_draft_error(
             await send(
                 chat_id, _("That commitment is not in the catalog any more. Please choose another.")
             )
+        case drafting.SenderBlocked():
+            await acknowledge(context, chat_id, blocking.not_accepted_text())
         case _:
             raise error

@@ -144,6 +144,11 @@ class Citizen(Base):
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     consent_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Blocked by a moderator or an admin: no new reports (bot/citizens/blocking.py). The reason
+    # is a preset code or the text typed; blocked_by the moderator's Telegram id, None for admin.
+    blocked_at: Mapped[datetime | None] = mapped_column()
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class MediaFile(Base):

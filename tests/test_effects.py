@@ -93,6 +93,9 @@ EXPECTED_ACTIONS: dict[tuple[str, ActorKind], dict[Kind, int]] = {
     ("answer", C): {Kind.CARD_REFRESH: 1},
     ("supported", C): {Kind.CARD_REFRESH: 1},
     ("confirmed_fixed", C): {Kind.CARD_REFRESH: 1},
+    # The citizen's notice of a block is queued by bot/citizens/blocking.py, not by the event.
+    ("blocked", M): {Kind.CARD_REFRESH: 1},
+    ("unblocked", M): {Kind.CARD_REFRESH: 1},
 }
 
 

@@ -139,6 +139,7 @@ async def test_card_shows_the_report_never_the_citizen(harness: Harness, staff: 
         "📂 Move",
         "✏️ Redact",
         "❓ Ask the citizen",
+        "🚷 Block sender",
     ]
 
 
@@ -174,7 +175,7 @@ async def test_reject_with_reason(harness: Harness, staff: Staff) -> None:
     notice = await expect(citizen, "was not published")
     assert "Reason: off-topic" in text_of(notice) and "Bala" not in text_of(notice)
     updated = await current_card(harness, staff, reference, "Rejected by Bala")
-    assert updated.buttons == []
+    assert updated.buttons == ["🚷 Block sender"]  # all a closed card still offers
     report = await report_row(harness, reference)
     assert report.status == "rejected"
     # A rejected report cannot be merged: the old button changes nothing.

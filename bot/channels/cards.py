@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.catalog.commitments import title_of
 from bot.channels.buttons import answer_button, card_button
+from bot.citizens.blocking import BLOCK_REASONS, reason_label
 from bot.core.services import Services
 from bot.i18n.formatting import format_coordinates, format_datetime, format_distance
 from bot.i18n.translate import _, language_name, ngettext, use_locale
@@ -24,6 +25,7 @@ from bot.reports.flags import Flag, find_flags, flag_label
 from bot.reports.lifecycle import Status, can_transition, status_label
 from bot.reports.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
+from storage.queries import blocking as blocking_queries
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
 
@@ -51,6 +53,9 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
         history = await report_queries.events(session, report.id)
         questions = await queries.questions_of(session, report.id)
         posted = await queries.card_of(session, report.id)
+        sender_blocked = (
+            await blocking_queries.blocked_since(session, report.citizen_id) is not None
+        )
         targets = {}
         if report.duplicate_of_id is not None:
             targets[report.duplicate_of_id] = await queries.reference_of(
@@ -59,10 +64,15 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
     candidates = await _duplicate_candidates(services, report)
     with use_locale(services.settings.staff_locale):
         text = _card_text(services, report, supporters, history, questions, candidates)
+        if sender_blocked:
+            # Only that the sender is blocked, never who they are.
+            text = f"{text}\n" + _(
+                "🚷 <b>Sender blocked:</b> no new reports are accepted from them."
+            )
         if posted is not None:
             note = lost_parts_note(posted.photos_lost, posted.voice_lost)
             text = f"{text}\n{note}" if note else text
-        markup = _card_markup(report, menu, candidates)
+        markup = _card_markup(report, menu, candidates, sender_blocked)
     return Card(
         report.id, text, markup, [p.content_sha256 for p in report.photos], report.voice_file_id
     )
@@ -224,18 +234,34 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
         return _("📂 Moved by {who}, {when}: {note}").format(who=who, when=when, note=note)
     if event.action == "redacted":
         return _("✏️ Public text redacted by {who}, {when}").format(who=who, when=when)
+    if event.action == "blocked":
+        return _("🚷 Sender blocked by {who}, {when}: {reason}").format(
+            who=who, when=when, reason=escape(reason_label(event.note))
+        )
+    if event.action == "unblocked":
+        return _("↩️ Sender unblocked by {who}, {when}").format(who=who, when=when)
     return None
 
 
 def _card_markup(
-    report: Report, menu: str, candidates: list[NearbyReport]
+    report: Report, menu: str, candidates: list[NearbyReport], sender_blocked: bool
 ) -> InlineKeyboardMarkup | None:
     def button(label: str, action: str, argument: str | int = "") -> InlineKeyboardButton:
         return InlineKeyboardButton(label, callback_data=card_button(report.id, action, argument))
 
     status = Status(report.status)
+    if menu == "block" and not sender_blocked:
+        rows = [[button(_(label), "br", key)] for key, label in BLOCK_REASONS.items()]
+        rows.append([button(_("✍️ Another reason: reply with it"), "bo")])
+        rows.append([button(_("◀️ Back"), "bk")])
+        return InlineKeyboardMarkup(rows)
+    # The sender can be blocked from any card, a closed one too (a spammer's rejected report).
+    if sender_blocked:
+        block_row = [button(_("↩️ Unblock sender"), "ub")]
+    else:
+        block_row = [button(_("🚷 Block sender"), "bl")]
     if status in (Status.REJECTED, Status.DUPLICATE):
-        return None
+        return InlineKeyboardMarkup([block_row])
     if menu == "reject" and status == Status.PENDING_REVIEW:
         rows = [[button(_(label), "rr", key)] for key, label in REJECT_REASONS.items()]
         rows.append([button(_("◀️ Back"), "bk")])
@@ -253,4 +279,5 @@ def _card_markup(
         rows.append([button(_("✅ Approve"), "ok"), button(_("🚫 Reject"), "rj")])
     rows.append([button(_("🔁 Merge"), "mg"), button(_("📂 Move"), "mv")])
     rows.append([button(_("✏️ Redact"), "rd"), button(_("❓ Ask the citizen"), "ask")])
+    rows.append(block_row)
     return InlineKeyboardMarkup(rows)

@@ -29,6 +29,7 @@ from bot.catalog.commitments import title_of
 from bot.channels.agency_senders import build_agency_senders
 from bot.channels.buttons import fix_button
 from bot.channels.cards import Card, build_card, build_official_card, lost_parts_note
+from bot.citizens import blocking
 from bot.core.services import Services
 from bot.digests.delivery import digest_senders
 from bot.i18n.translate import _, choose_locale, use_locale
@@ -185,6 +186,18 @@ class TelegramSenders:
             )
         await self._bot.send_message(citizen.telegram_user_id, text, reply_markup=markup)
 
+    async def block_notice(self, message: Outgoing) -> None:
+        blocked = bool(message.payload["blocked"])
+        async with self._services.db.read() as session:
+            citizen = await session.get(Citizen, int(message.payload["citizen_id"]))
+        if citizen is None:
+            raise PermanentFailure("citizen is gone")
+        if (citizen.blocked_at is not None) != blocked:
+            return  # undone before it could be said: there is nothing to tell any more
+        with use_locale(citizen_locale(self._services, citizen)):
+            text = blocking.notice_text(blocked)
+        await self._bot.send_message(citizen.telegram_user_id, text)
+
 
 def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
     """Every outbox kind and its sender: Telegram's, the agencies' channels and the digests."""
@@ -196,6 +209,7 @@ def build_senders(services: Services, bot: Bot) -> dict[str, Sender]:
         Kind.CARD_REFRESH: senders.card_refresh,
         Kind.STATUS_NOTICE: senders.status_notice,
         Kind.CITIZEN_QUESTION: senders.citizen_question,
+        Kind.BLOCK_NOTICE: senders.block_notice,
         **build_agency_senders(services),
         **digest_senders(services, bot),
     }

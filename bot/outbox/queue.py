@@ -38,6 +38,7 @@ class Kind(StrEnum):
     DIGEST_TELEGRAM = "digest_telegram"  # one official's copy of a digest, in Telegram
     DIGEST_EMAIL = "digest_email"  # a digest for one of the agency's e-mail addresses
     DIGEST_WEBHOOK = "digest_webhook"  # a digest POSTed to the agency's system
+    BLOCK_NOTICE = "block_notice"  # a citizen hears new reports are (again) accepted or not
 
 
 async def enqueue(

@@ -144,6 +144,7 @@ class CitizenState:
     language: str | None
     consented: bool
     draft: DraftView | None
+    blocked: bool = False  # new reports are not accepted from them (bot/citizens/blocking.py)
 
 
 class DraftError(Exception):
@@ -156,6 +157,10 @@ class NoConsent(DraftError):
 
 class NoDraft(DraftError):
     pass
+
+
+class SenderBlocked(DraftError):
+    """A moderator or admin blocked this citizen: no new report, the draft is kept."""
 
 
 class AlreadySent(DraftError):
@@ -274,7 +279,8 @@ async def state(services: Services, telegram_user_id: int) -> CitizenState:
         draft = await drafts.get(session, citizen.id)
     view = None if draft is None or draft.step == Step.SENT else _view(draft)
     consented = citizen.consent_at is not None
-    return CitizenState(citizen.language, consented, view if consented else None)
+    blocked = citizen.blocked_at is not None
+    return CitizenState(citizen.language, consented, view if consented else None, blocked)
 
 
 async def current(services: Services, telegram_user_id: int) -> DraftView | None:
@@ -601,6 +607,8 @@ async def _consenting_citizen(session: AsyncSession, user_id: int) -> Citizen:
     citizen = await citizens.by_telegram_id(session, user_id)
     if citizen is None or citizen.consent_at is None:
         raise NoConsent()
+    if citizen.blocked_at is not None:
+        raise SenderBlocked()  # every change to a draft, so nothing new reaches moderators
     return citizen
 
 

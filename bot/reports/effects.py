@@ -115,6 +115,9 @@ ACTIONS: Mapping[tuple[str, ActorKind], frozenset[Effect]] = {
     ("answer", CITIZEN): frozenset({E.REFRESH_CARD}),
     ("supported", CITIZEN): frozenset({E.REFRESH_CARD}),
     ("confirmed_fixed", CITIZEN): frozenset({E.REFRESH_CARD}),
+    # The sender blocked or unblocked from this card (the citizen's notice: bot/citizens/blocking.py).
+    ("blocked", MODERATOR): frozenset({E.REFRESH_CARD}),
+    ("unblocked", MODERATOR): frozenset({E.REFRESH_CARD}),
 }
 
 

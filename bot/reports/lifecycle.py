@@ -66,6 +66,9 @@ PUBLIC = PUBLIC_OPEN | PUBLIC_CLOSED
 FINAL = frozenset(status for status, following in ALLOWED.items() if not following)
 # What an agency (an official in Telegram, or its own system) may answer with.
 AGENCY_ANSWERS = frozenset(_AGENCY_ANSWERS)
+# Events about the report's sender, not the report: recorded whatever its status, even FINAL
+# (a spammer's rejected report is where a moderator blocks them; bot/citizens/blocking.py).
+SENDER_ACTIONS = frozenset({"blocked", "unblocked"})
 
 _LABELS = {
     # Translators: a report's status, shown after "Status:" and in notices; lower case.
@@ -160,7 +163,7 @@ async def record_action(
     note: str | None = None,
 ) -> ReportEvent:
     """An event that keeps the status (redacted, moved, asked, answered, supported)."""
-    if report.status in FINAL:
+    if report.status in FINAL and action not in SENDER_ACTIONS:
         raise InvalidTransition(report.status, action)
     return await _event(session, report, action, actor, at, report.status, note)
 
@@ -175,7 +178,8 @@ async def _event(
     note: str | None,
 ) -> ReportEvent:
     """Append the event (the report's status is already the new one)."""
-    report.updated_at = at
+    if action not in SENDER_ACTIONS:  # the report itself, as the public sees it, is unchanged
+        report.updated_at = at
     return await report_queries.add_event(
         session,
         report.id,

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.catalog.commitments import title_of
 from bot.core.services import Services
 from bot.reports import public
-from bot.reports.lifecycle import PUBLIC
+from bot.reports.lifecycle import PUBLIC, SENDER_ACTIONS
 from storage.models import ReportEvent
 from storage.queries import citizens, reports
 
@@ -91,7 +91,10 @@ async def report_detail(
             if backed is None:
                 return None
             report, supported_at = backed
-        history = await reports.events(session, report.id)
+        # Blocking its sender is staff's record, not the report's story.
+        history = [
+            e for e in await reports.events(session, report.id) if e.action not in SENDER_ACTIONS
+        ]
     default = services.settings.default_locale
     line = ReportLine(
         report.reference,
