@@ -1,11 +1,14 @@
 """Benchmark: an official resolves a report that 5,000 citizens follow; every one of them is told,
-through the emulator with Telegram's limits enforced (30 messages/s overall, 1/s per chat).
+through the emulator with Telegram's limits enforced (30 messages/s overall, 1/s per chat, 1,000/s
+for paid broadcasts).
 
     .venv/bin/python -m bench.notify_bench [--followers 5000]
 
-Measures messages per second achieved as a share of the 30/s limit, the 429s the emulator
-answered, and messages lost (queued but never delivered; must be 0). Results:
-bench/results/notify.json.
+Three runs side by side: the old pacing (29/s let out in bursts of 29, PTB's default shape), the
+pacing of today (30/s in bursts of 3, bot/app/bot_api.py smooth_pace), and the same fan-out as
+paid broadcasts (TELEGRAM_PAID_BROADCAST_FROM=1). Each measures messages per second as a share of
+the 30/s limit, the 429s the emulator answered, messages lost (queued but never delivered; must
+be 0) and, for paid broadcasts, the Stars they cost. Results: bench/results/notify.json.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench.common import write_results
+from bot.app import bot_api
 from bot.app.runner import BotRunner
 from bot.core.services import Services
 from bot.core.settings import Settings
@@ -69,7 +73,10 @@ async def seed(db: Database, followers: int) -> int:
         return report.id
 
 
-async def run(followers: int, pace: float) -> dict:
+STAR_PER_PAID_MESSAGE = 0.1
+
+
+async def run(followers: int, pace: float, burst: float, paid_from: int) -> dict:
     emulator = BotApiEmulator()  # Telegram's limits on, as in production
     await emulator.start()
     token = emulator.create_bot(username="notify_bench_bot")
@@ -86,7 +93,9 @@ async def run(followers: int, pace: float) -> dict:
             telegram_file_base_url=emulator.base_file_url,
             database_url=db.url,
             max_messages_per_second=pace,
+            paid_broadcast_from=paid_from,
         )
+        bot_api.PACE_BURST = burst  # the limiter's shape for this run
         services = Services(settings=settings, db=db)
         runner = BotRunner(services, token, register_handlers, poll_timeout=1)
         await runner.start()
@@ -110,6 +119,7 @@ async def run(followers: int, pace: float) -> dict:
                     break
             seconds = time.perf_counter() - started
             calls = emulator.calls[before:]
+            paid = emulator.paid_messages()
         finally:
             await runner.stop()
             await db.dispose()
@@ -117,6 +127,8 @@ async def run(followers: int, pace: float) -> dict:
     rate = delivered / seconds
     return {
         "pace_setting": pace,
+        "pace_burst": burst,
+        "paid_broadcast_from": paid_from,
         "followers": followers,
         "delivered": delivered,
         "lost": followers - delivered,
@@ -124,6 +136,26 @@ async def run(followers: int, pace: float) -> dict:
         "messages_per_second": round(rate, 2),
         "share_of_30_per_second": round(rate / TELEGRAM_LIMIT_PER_SECOND, 3),
         "answers_429": sum(1 for c in calls if c.status == 429),
+        "paid_messages": paid,
+        "stars_spent": round(paid * STAR_PER_PAID_MESSAGE, 1),
+    }
+
+
+async def compare(followers: int) -> dict:
+    runs = {
+        "before_29_per_s_bursts_of_29": await run(followers, 29.0, 29.0, 0),
+        "now_30_per_s_bursts_of_3": await run(
+            followers, Settings().max_messages_per_second, bot_api.PACE_BURST, 0
+        ),
+        "paid_broadcast": await run(
+            followers, Settings().max_messages_per_second, bot_api.PACE_BURST, 1
+        ),
+    }
+    before, now = runs["before_29_per_s_bursts_of_29"], runs["now_30_per_s_bursts_of_3"]
+    return {
+        "followers": followers,
+        "runs": runs,
+        "ratio_now_to_before": round(now["messages_per_second"] / before["messages_per_second"], 3),
     }
 
 
@@ -132,14 +164,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--followers", type=int, default=5000)
-    parser.add_argument(
-        "--pace",
-        type=float,
-        default=Settings().max_messages_per_second,
-        help="the bot's own pacing, messages/s (default: the bot's default)",
-    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.followers, args.pace))
+    results = asyncio.run(compare(args.followers))
     path = write_results("notify", results)
     print(json.dumps(results, indent=2))
     print(f"results written to {path}")
