@@ -1,0 +1,1 @@
+"""A citizen's rights over their own data: export (/mydata, `citizens export`)."""
