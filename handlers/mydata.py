@@ -14,10 +14,6 @@ from bot.core.services import BotContext
 from bot.i18n.formatting import format_date
 from bot.i18n.translate import _, current_locale, language_name, ngettext
 
-# Bigger zips go to a temporary file on disk instead of staying in memory while written.
-_SPOOL_BYTES = 4 * 1024 * 1024
-
-
 async def mydata_command(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
@@ -48,7 +44,8 @@ async def mydata_command(update: Update, context: BotContext) -> None:
         caption=_("Everything stored about you, in JSON."),
     )
     for number, photos in enumerate(parts, 1):
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as archive:
+        # Written to disk, not memory; the request then reads it once (up to ZIP_PART_LIMIT).
+        with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
             await data_export.write_zip(services.db, photos, archive)
             archive.seek(0)
             caption = (

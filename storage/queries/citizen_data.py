@@ -33,7 +33,7 @@ async def reports_of(session: AsyncSession, citizen_id: int) -> Sequence[tuple[R
         .order_by(Report.created_at, Report.id)
         .options(selectinload(Report.commitment), selectinload(Report.photos))
     )
-    return [(report, merged_into) for report, merged_into in rows.tuples()]
+    return [(report, merged_into) for report, merged_into in rows]
 
 
 async def events_of(session: AsyncSession, citizen_id: int) -> Sequence[ReportEvent]:
@@ -55,7 +55,7 @@ async def supports_of(session: AsyncSession, citizen_id: int) -> Sequence[tuple[
         .where(ReportSupporter.citizen_id == citizen_id)
         .order_by(ReportSupporter.created_at, ReportSupporter.id)
     )
-    return [(reference, at) for reference, at in rows.tuples()]
+    return [(reference, at) for reference, at in rows]
 
 
 async def questions_of(
@@ -68,7 +68,7 @@ async def questions_of(
         .where(ReportQuestion.citizen_id == citizen_id)
         .order_by(ReportQuestion.asked_at, ReportQuestion.id)
     )
-    return [(question, reference) for question, reference in rows.tuples()]
+    return [(question, reference) for question, reference in rows]
 
 
 async def media_details(
