@@ -254,6 +254,8 @@ async def test_mydata_sends_a_summary_the_json_and_the_photos(harness: Harness) 
 
 
 async def test_a_new_user_hears_that_nothing_is_stored(harness: Harness) -> None:
+    menu = {c["command"]: c["description"] for c in harness.emulator.commands()}
+    assert menu["mydata"] == "Everything stored about you"
     stranger = harness.user("en")
     await stranger.send_command("mydata")
     await expect(stranger, "Nothing is stored about you")
