@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.app.cli import main
 from bot.catalog.deeplinks import commitment_payload
@@ -251,6 +251,14 @@ async def test_mydata_sends_a_summary_the_json_and_the_photos(harness: Harness) 
     for photo in listed:
         assert archive.read(photo["file"]) == media[photo["sha256"]]
     assert len(set(archive.namelist())) == 3
+    async with harness.db.read() as session:
+        bellos_photo = await session.scalar(
+            select(ReportPhoto.content_sha256)
+            .join(Report, Report.id == ReportPhoto.report_id)
+            .where(Report.reference == bellos)
+        )
+    assert bellos_photo is not None and bellos_photo not in text
+    assert media[bellos_photo] not in [archive.read(name) for name in archive.namelist()]
 
 
 async def test_a_new_user_hears_that_nothing_is_stored(harness: Harness) -> None:
@@ -410,3 +418,44 @@ async def test_cli_export_of_an_unknown_or_malformed_id_says_so(
     printed = capsys.readouterr()
     assert code == 2
     assert printed.err.startswith("error: USER_ID: expected a whole number of at least 1")
+
+
+async def test_photos_no_longer_stored_are_listed_without_a_file(harness: Harness) -> None:
+    amina = harness.user("en")
+    await amina.send_command("start", commitment_payload("KAD-RD-017"))
+    await amina.press_button("✅ I agree", message=await expect(amina, "privacy"))
+    await amina.press_button("⚠️ A problem", message=await expect(amina, "What kind"))
+    await amina.send_text("The drain beside the market is blocked again.")
+    await expect(amina, "Where is it?")
+    await amina.press_reply_button("➡️ Continue without location")
+    await expect(amina, "Add photos")
+    await amina.send_photo(png_image((1, 2, 3)))
+    await expect(amina, "added")
+    async with harness.db.write() as session:  # its bytes deleted meanwhile (a retention job)
+        await session.execute(delete(MediaFile))
+    await amina.send_command("mydata")
+    summary = text_of(await expect(amina, "Your data in Commitment Watch"))
+    assert "photos are stored" not in summary and "zip" not in summary
+    document = json.loads((await next_document(amina)).media[0])
+    [photo] = document["draft"]["photos"]
+    assert (
+        photo["file"] is None
+        and photo["sha256"] == document["draft"]["data"]["photos"][0]["sha256"]
+    )
+    await asyncio.sleep(0.5)
+    assert [m.kind for m in harness.emulator.sent_messages(amina.id)].count("document") == 1
+
+
+async def test_a_photo_deleted_while_the_zip_is_written_is_left_out(harness: Harness) -> None:
+    citizen = await consenting_citizen_with_photos(harness, [png_image((1, 1, 1)), png_image()])
+    data = await data_export.collect(
+        harness.db, citizen.id, default_locale="en", now=harness.services.clock()
+    )
+    assert data is not None and len(data.photos) == 2
+    gone, kept = data.photos
+    async with harness.db.write() as session:
+        await session.execute(delete(ReportPhoto).where(ReportPhoto.content_sha256 == gone.sha256))
+        await session.execute(delete(MediaFile).where(MediaFile.sha256 == gone.sha256))
+    out = io.BytesIO()
+    assert await data_export.write_zip(harness.db, data.photos, out) == 1
+    assert zipfile.ZipFile(out).namelist() == [kept.name]

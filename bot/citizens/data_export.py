@@ -8,6 +8,7 @@ never who. Photo bytes are the stored, metadata-stripped copies, read one at a t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mimetypes
 import zipfile
@@ -238,7 +239,8 @@ def _question(question: ReportQuestion, reference: str) -> dict[str, Any]:
 
 
 def split(photos: Sequence[PhotoFile], limit: int | None) -> list[tuple[PhotoFile, ...]]:
-    """The photos in as few zips as fit under `limit` bytes each (None: one zip), in order."""
+    """The photos in as few zips as fit under `limit` bytes each (None: one zip), in order. A
+    photo is never split: each is far below the limit (Telegram hands bots files up to 20 MB)."""
     if limit is None:
         return [tuple(photos)] if photos else []
     parts: list[tuple[PhotoFile, ...]] = []
@@ -267,6 +269,7 @@ async def write_zip(db: Database, photos: Sequence[PhotoFile], out: IO[bytes]) -
                 continue
             at = photo.at.astimezone(UTC)
             info = zipfile.ZipInfo(photo.name, date_time=at.timetuple()[:6])
-            archive.writestr(info, content)
+            # Off the event loop: tens of megabytes to disk must not hold other chats back.
+            await asyncio.to_thread(archive.writestr, info, content)
             written += 1
     return written
