@@ -14,6 +14,7 @@ from bot.core.services import BotContext
 from bot.i18n.formatting import format_date
 from bot.i18n.translate import _, current_locale, language_name, ngettext
 
+
 async def mydata_command(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
@@ -46,7 +47,8 @@ async def mydata_command(update: Update, context: BotContext) -> None:
     for number, photos in enumerate(parts, 1):
         # Written to disk, not memory; the request then reads it once (up to ZIP_PART_LIMIT).
         with tempfile.NamedTemporaryFile(suffix=".zip") as archive:
-            await data_export.write_zip(services.db, photos, archive)
+            if not await data_export.write_zip(services.db, photos, archive):
+                continue  # deleted since they were listed: no empty zip
             archive.seek(0)
             caption = (
                 # Translators: the caption of a zip file of photos /mydata sends, when there

@@ -10,11 +10,13 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.cli import main
 from bot.catalog.deeplinks import commitment_payload
@@ -99,23 +101,37 @@ async def citizen_with_everything(harness: Harness) -> tuple[SimulatedUser, Simu
     await moderation.ask(harness.services, report_id, QUESTION, MODERATOR)
     await expect(amina, QUESTION)
     harness.emulator.reset_rate_limits()  # a long conversation; its pace is not under test
-    # A second report, left at the photos step with one photo.
-    await amina.send_command("start", commitment_payload("KAD-RD-017"))
-    await amina.press_button("⚠️ A problem", message=await expect(amina, "What kind"))
-    await expect(amina, "Describe what you see")
-    await amina.send_text("The drain beside the market is blocked again.")
-    await expect(amina, "Where is it?")
-    await amina.press_reply_button("➡️ Continue without location")
-    await expect(amina, "Add photos")
-    await amina.send_photo(jpeg_with_gps((10, 200, 10)))
-    await expect(amina, "added")
+    await leave_a_draft_with_a_photo(amina, jpeg_with_gps((10, 200, 10)))
     return amina, bello, bellos
+
+
+async def leave_a_draft_with_a_photo(
+    citizen: SimulatedUser, photo: bytes, *, first_contact: bool = False
+) -> None:
+    """A report left half written, at the photos step with one photo."""
+    await citizen.send_command("start", commitment_payload("KAD-RD-017"))
+    if first_contact:
+        await citizen.press_button("✅ I agree", message=await expect(citizen, "privacy"))
+    await citizen.press_button("⚠️ A problem", message=await expect(citizen, "What kind"))
+    await expect(citizen, "Describe what you see")
+    await citizen.send_text("The drain beside the market is blocked again.")
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    await expect(citizen, "Add photos")
+    await citizen.send_photo(photo)
+    await expect(citizen, "added")
 
 
 async def stored_media(harness: Harness) -> dict[str, bytes]:
     async with harness.db.read() as session:
         rows = (await session.execute(select(MediaFile.sha256, MediaFile.content))).all()
     return {sha: content for sha, content in rows}
+
+
+async def in_order(session: AsyncSession, model: Any, report_id: int, order: Any) -> list[Any]:
+    """One report's rows of `model` (events, photos), in `order`."""
+    found = await session.scalars(select(model).where(model.report_id == report_id).order_by(order))
+    return list(found.all())
 
 
 async def assert_matches_database(
@@ -132,25 +148,9 @@ async def assert_matches_database(
                 select(Report).where(Report.citizen_id == citizen.id).order_by(Report.id)
             )
         ).all()
-        events = {
-            r.id: (
-                await session.scalars(
-                    select(ReportEvent)
-                    .where(ReportEvent.report_id == r.id)
-                    .order_by(ReportEvent.id)
-                )
-            ).all()
-            for r in reports
-        }
+        events = {r.id: await in_order(session, ReportEvent, r.id, ReportEvent.id) for r in reports}
         photos = {
-            r.id: (
-                await session.scalars(
-                    select(ReportPhoto)
-                    .where(ReportPhoto.report_id == r.id)
-                    .order_by(ReportPhoto.position)
-                )
-            ).all()
-            for r in reports
+            r.id: await in_order(session, ReportPhoto, r.id, ReportPhoto.position) for r in reports
         }
         supported = (
             await session.execute(
@@ -358,33 +358,43 @@ async def test_photos_over_50_mb_are_sent_in_zips_telegram_accepts(harness: Harn
     assert sum(counts) == 4
 
 
-def run_cli(*argv: str) -> int:
-    return main(list(argv), register_handlers)
+CliRun = Callable[..., Awaitable[tuple[int, str, str]]]
 
 
-@pytest.mark.both_databases
-async def test_cli_export_writes_the_same_json_and_zip(
-    harness: Harness,
+@pytest.fixture
+def cli(
     database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+) -> CliRun:
+    """The real command line on the bot's database, in a thread (it runs its own event loop),
+    from an empty folder; returns (exit status, standard output, standard error)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, list(argv), register_handlers)
+        printed = capsys.readouterr()
+        return code, printed.out, printed.err
+
+    return run
+
+
+@pytest.mark.both_databases
+async def test_cli_export_writes_the_same_json_and_zip(
+    harness: Harness, cli: CliRun, tmp_path: Path
 ) -> None:
     citizen = await consenting_citizen_with_photos(harness, [jpeg_with_gps(), png_image()])
     await citizen.send_command("mydata")
     sent = json.loads((await next_document(citizen)).media[0])
     sent_zip = zipfile.ZipFile(io.BytesIO((await next_document(citizen)).media[0]))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", database_url)
     out = tmp_path / "request-17"
-    capsys.readouterr()
-    code = await asyncio.to_thread(
-        run_cli, "citizens", "export", str(citizen.id), "--output", str(out)
-    )
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
+    code, printed, errors = await cli("citizens", "export", str(citizen.id), "--output", str(out))
+    assert code == 0, errors
     json_file, zip_file = out / f"mydata-{citizen.id}.json", out / f"mydata-{citizen.id}-photos.zip"
-    assert printed.out.strip() == (
+    assert printed.strip() == (
         f"exported citizen {citizen.id} (1 report, 2 photos) to: {json_file}, {zip_file}"
     )
     written = json.loads(json_file.read_text(encoding="utf-8"))
@@ -399,38 +409,30 @@ async def test_cli_export_writes_the_same_json_and_zip(
 
 
 async def test_cli_export_of_an_unknown_or_malformed_id_says_so(
-    harness: Harness,
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    harness: Harness, cli: CliRun, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    capsys.readouterr()
-    code = await asyncio.to_thread(run_cli, "citizens", "export", "777", "--output", "out")
-    printed = capsys.readouterr()
+    code, printed, errors = await cli("citizens", "export", "777", "--output", "out")
     assert code == 1
-    assert printed.err == "error: no citizen with Telegram user id 777 is stored\n"
-    assert printed.out == ""
+    assert errors == "error: no citizen with Telegram user id 777 is stored\n"
+    assert printed == ""
     assert not (tmp_path / "out").exists()
-    code = await asyncio.to_thread(run_cli, "citizens", "export", "amina")
-    printed = capsys.readouterr()
+    code, printed, errors = await cli("citizens", "export", "amina")
     assert code == 2
-    assert printed.err.startswith("error: USER_ID: expected a whole number of at least 1")
+    assert errors.startswith("error: USER_ID: expected a whole number of at least 1")
+    citizen = harness.user("en")
+    await citizen.send_command("start")
+    await citizen.press_button("✅ I agree", message=await expect(citizen, "privacy"))
+    await citizen.next_message()  # the first step of a report: she is stored now
+    (tmp_path / "taken").write_text("not a folder")
+    code, printed, errors = await cli("citizens", "export", str(citizen.id), "--output", "taken")
+    assert (code, printed) == (1, "")
+    assert errors == "error: File exists: taken\n"
+    assert (tmp_path / "taken").read_text() == "not a folder"
 
 
 async def test_photos_no_longer_stored_are_listed_without_a_file(harness: Harness) -> None:
     amina = harness.user("en")
-    await amina.send_command("start", commitment_payload("KAD-RD-017"))
-    await amina.press_button("✅ I agree", message=await expect(amina, "privacy"))
-    await amina.press_button("⚠️ A problem", message=await expect(amina, "What kind"))
-    await amina.send_text("The drain beside the market is blocked again.")
-    await expect(amina, "Where is it?")
-    await amina.press_reply_button("➡️ Continue without location")
-    await expect(amina, "Add photos")
-    await amina.send_photo(png_image((1, 2, 3)))
-    await expect(amina, "added")
+    await leave_a_draft_with_a_photo(amina, png_image((1, 2, 3)), first_contact=True)
     async with harness.db.write() as session:  # its bytes deleted meanwhile (a retention job)
         await session.execute(delete(MediaFile))
     await amina.send_command("mydata")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.admin.common import AdminError, admin_command, open_database, positive_int
@@ -47,17 +49,13 @@ async def run_citizen_export(args: argparse.Namespace, settings: Settings) -> in
                 _("no citizen with Telegram user id {user_id} is stored").format(user_id=user_id)
             )
         os.makedirs(folder, exist_ok=True)
-        written = [_write(folder / data_export.json_file_name(user_id), data.json_bytes())]
+        written = [folder / data_export.json_file_name(user_id)]
+        with _replacing(written[0]) as partial:
+            partial.write_bytes(data.json_bytes())
         for photos in data_export.split(data.photos, None):
-            target = folder / data_export.zip_file_name(user_id)
-            partial = target.with_name(target.name + ".tmp")
-            try:
-                with partial.open("wb") as out:
-                    await data_export.write_zip(db, photos, out)
-                os.replace(partial, target)
-            finally:
-                partial.unlink(missing_ok=True)
-            written.append(target)
+            written.append(folder / data_export.zip_file_name(user_id))
+            with _replacing(written[-1]) as partial, partial.open("wb") as out:
+                await data_export.write_zip(db, photos, out)
     reports = ngettext("{n} report", "{n} reports", data.reports).format(n=data.reports)
     photos_count = ngettext("{n} photo", "{n} photos", len(data.photos)).format(n=len(data.photos))
     print(
@@ -71,12 +69,12 @@ async def run_citizen_export(args: argparse.Namespace, settings: Settings) -> in
     return 0
 
 
-def _write(target: Path, content: bytes) -> Path:
-    """Write beside the target and rename at the end: a failure leaves no half file."""
+@contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A file beside `target` to write, renamed to it at the end: a failure leaves no half file."""
     partial = target.with_name(target.name + ".tmp")
     try:
-        partial.write_bytes(content)
+        yield partial
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return target
