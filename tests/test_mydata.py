@@ -60,13 +60,17 @@ async def next_document(user: SimulatedUser, timeout: float = 10.0) -> BotMessag
 
 
 async def report_with_photos(
-    citizen: SimulatedUser, text: str, where: tuple[float, float], photos: list[bytes]
+    citizen: SimulatedUser, text: str | None, where: tuple[float, float], photos: list[bytes]
 ) -> str:
-    """A consenting citizen's report with a location and photos, sent; returns its reference."""
+    """A consenting citizen's report with a location and photos, sent; returns its reference.
+    Without a text, the report is a voice note of 7 seconds."""
     await citizen.send_command("start", commitment_payload("KAD-RD-017"))
     await citizen.press_button("⚠️ A problem", message=await expect(citizen, "What kind"))
     await expect(citizen, "Describe what you see")
-    await citizen.send_text(text)
+    if text is None:
+        await citizen.send_voice(b"OggS" + bytes(200), duration=7)
+    else:
+        await citizen.send_text(text)
     await expect(citizen, "Where is it?")
     await citizen.send_location(*where, horizontal_accuracy=8.0)
     await expect(citizen, "Add photos")
@@ -175,6 +179,8 @@ async def assert_matches_database(
         assert entry["commitment"]["code"] == "KAD-RD-017"
         assert entry["kind"] == report.kind
         assert entry["text"] == report.text
+        voice = {"telegram_file_id": report.voice_file_id, "duration_s": report.voice_duration}
+        assert entry["voice_note"] == (voice if report.voice_file_id else None)
         assert entry["public_text"] == report.public_text
         assert entry["status"] == report.status
         assert entry["location"] == {
@@ -271,6 +277,20 @@ async def test_a_new_user_hears_that_nothing_is_stored(harness: Harness) -> None
     assert [m.kind for m in harness.emulator.sent_messages(stranger.id)] == ["text"]
 
 
+async def test_a_citizen_stored_without_consent_is_answered_too(harness: Harness) -> None:
+    """A row kept for someone who never agreed (as a block or an erasure may leave): /mydata
+    answers with what there is."""
+    person = harness.user("en")
+    async with harness.db.write() as session:
+        session.add(Citizen(telegram_user_id=person.id, telegram_language="en", consent_at=None))
+    await person.send_command("mydata")
+    summary = text_of(await expect(person, "Your data in Commitment Watch"))
+    assert "You have not accepted the privacy notice." in summary
+    document = json.loads((await next_document(person)).media[0])
+    assert document["consent_at"] is None and document["draft"] is None
+    assert document["telegram_user_id"] == person.id and document["reports"] == []
+
+
 async def test_a_citizen_who_only_agreed_gets_their_row_and_no_zip(harness: Harness) -> None:
     amina = harness.user("en")
     await amina.send_command("start")
@@ -290,11 +310,13 @@ async def test_a_citizen_who_only_agreed_gets_their_row_and_no_zip(harness: Harn
     assert kinds.count("document") == 1
 
 
-async def consenting_citizen_with_photos(harness: Harness, photos: list[bytes]) -> SimulatedUser:
+async def consenting_citizen_with_photos(
+    harness: Harness, photos: list[bytes], text: str | None = AMINAS_TEXT
+) -> SimulatedUser:
     citizen = harness.user("en")
     await citizen.send_command("start", commitment_payload("KAD-RD-017"))
     await citizen.press_button("✅ I agree", message=await expect(citizen, "privacy"))
-    await report_with_photos(citizen, AMINAS_TEXT, AMINAS_PLACE, photos)
+    await report_with_photos(citizen, text, AMINAS_PLACE, photos)
     return citizen
 
 
@@ -386,7 +408,8 @@ def cli(
 async def test_cli_export_writes_the_same_json_and_zip(
     harness: Harness, cli: CliRun, tmp_path: Path
 ) -> None:
-    citizen = await consenting_citizen_with_photos(harness, [jpeg_with_gps(), png_image()])
+    # A voice note this time, instead of a text.
+    citizen = await consenting_citizen_with_photos(harness, [jpeg_with_gps(), png_image()], None)
     await citizen.send_command("mydata")
     sent = json.loads((await next_document(citizen)).media[0])
     sent_zip = zipfile.ZipFile(io.BytesIO((await next_document(citizen)).media[0]))
@@ -398,6 +421,8 @@ async def test_cli_export_writes_the_same_json_and_zip(
         f"exported citizen {citizen.id} (1 report, 2 photos) to: {json_file}, {zip_file}"
     )
     written = json.loads(json_file.read_text(encoding="utf-8"))
+    assert written["reports"][0]["text"] is None
+    assert written["reports"][0]["voice_note"]["duration_s"] == 7
     assert written.pop("exported_at") and sent.pop("exported_at")
     assert written == sent
     await assert_matches_database(harness, written, citizen.id)
