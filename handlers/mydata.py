@@ -14,6 +14,9 @@ from bot.core.services import BotContext
 from bot.i18n.formatting import format_date
 from bot.i18n.translate import _, current_locale, language_name, ngettext
 
+# How long one zip's upload (and Telegram's answer to it) may take.
+ZIP_UPLOAD_SECONDS = 180.0
+
 
 async def mydata_command(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
@@ -62,6 +65,9 @@ async def mydata_command(update: Update, context: BotContext) -> None:
                 archive,
                 filename=data_export.zip_file_name(user.id, number, len(parts)),
                 caption=caption,
+                # Up to 45 MB: more than the 20 s PTB allows media by default on a slow uplink.
+                write_timeout=ZIP_UPLOAD_SECONDS,
+                read_timeout=ZIP_UPLOAD_SECONDS,
             )
 
 
