@@ -15,7 +15,7 @@ from telegram.ext import (
 from bot.app.application import AppType
 from bot.channels.buttons import Prefix, pattern
 from bot.core.services import services_of
-from handlers import commands, digests, flow, language, moderation, officials, scope
+from handlers import commands, digests, flow, language, moderation, mydata, officials, scope
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -38,6 +38,7 @@ def register_handlers(application: AppType) -> None:
         "status": commands.status,
         "language": language.language_command,
         "digest": digests.digest_command,
+        "mydata": mydata.mydata_command,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))

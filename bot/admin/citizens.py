@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
-from bot.admin import citizen_block
+from bot.admin import citizen_block, citizen_export
 
 # Each module has register(actions) adding one `citizens ACTION` subcommand.
-ACTION_MODULES: tuple[ModuleType, ...] = (citizen_block,)
+ACTION_MODULES: tuple[ModuleType, ...] = (citizen_export, citizen_block)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,1 +1,1 @@
-"""Citizens' rights: their data, erasure, limits."""
+"""Citizens' rights and limits: their data, erasure, retention, blocking."""
