@@ -93,6 +93,7 @@ EXPECTED_ACTIONS: dict[tuple[str, ActorKind], dict[Kind, int]] = {
     ("answer", C): {Kind.CARD_REFRESH: 1},
     ("supported", C): {Kind.CARD_REFRESH: 1},
     ("confirmed_fixed", C): {Kind.CARD_REFRESH: 1},
+    ("purged", ActorKind.SYSTEM): {Kind.CARD_REFRESH: 1},
 }
 
 

@@ -224,6 +224,9 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
         return _("📂 Moved by {who}, {when}: {note}").format(who=who, when=when, note=note)
     if event.action == "redacted":
         return _("✏️ Public text redacted by {who}, {when}").format(who=who, when=when)
+    if event.action == "purged":
+        # Translators: on a moderation card; the retention limit deleted a rejected report's content.
+        return _("🧹 Text, photos and voice note deleted (retention), {when}").format(when=when)
     return None
 
 

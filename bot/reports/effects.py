@@ -115,6 +115,9 @@ ACTIONS: Mapping[tuple[str, ActorKind], frozenset[Effect]] = {
     ("answer", CITIZEN): frozenset({E.REFRESH_CARD}),
     ("supported", CITIZEN): frozenset({E.REFRESH_CARD}),
     ("confirmed_fixed", CITIZEN): frozenset({E.REFRESH_CARD}),
+    # Retention deleted a rejected report's content (bot/citizens/retention.py): the card
+    # is drawn again without it.
+    ("purged", ActorKind.SYSTEM): frozenset({E.REFRESH_CARD}),
 }
 
 
