@@ -5,6 +5,8 @@ staying; a photo also in another report stays; `purge [--dry-run]`; the settings
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -480,6 +482,13 @@ async def test_purge_dry_run_lists_without_personal_data_and_changes_nothing(
     assert (await report_of(db, reference)).text is None
     assert await photo_hashes(db, reference) == []
     assert (await events_of(db, reference))[-1].action == "purged"
+
+    # The private export still lists the report, with nothing left of its content.
+    export = await cli(capsys, "export", "--include-private", "--status", "rejected")
+    assert export.code == 0, export.err
+    [row] = list(csv.DictReader(io.StringIO(export.out)))
+    assert row["reference"] == reference and row["status"] == "rejected"
+    assert row["original_text"] == "" and "culvert" not in export.out
 
     again = await cli(capsys, "purge", "--dry-run")
     assert "would be deleted: 0" in again.out and reference not in again.out
