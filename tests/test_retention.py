@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.citizens import retention
 from bot.core.services import Services
 from bot.core.settings import ConfigError, load_settings, settings_help
-from emulator import SimulatedGroup, SimulatedUser
+from emulator import BotMessage, SimulatedGroup, SimulatedUser
 from handlers import register_handlers
 from storage.db import Database
 from storage.models import (
@@ -29,6 +29,7 @@ from storage.models import (
     Report,
     ReportEvent,
     ReportPhoto,
+    ReportQuestion,
 )
 from tests.admin.admin_support import CliResult, run_cli
 from tests.support.clock import Clock
@@ -91,10 +92,30 @@ def staff_group(harness: Harness) -> tuple[SimulatedGroup, SimulatedUser]:
     return group, moderator
 
 
-async def reject(
+async def ask(
     citizen: SimulatedUser, group: SimulatedGroup, moderator: SimulatedUser, reference: str
-) -> None:
+) -> BotMessage:
+    """The moderator asks, the citizen answers (with personal details)."""
     card = await expect(group, reference, "waiting for review", timeout=15)
+    await moderator.press_button("❓ Ask the citizen", message=card)
+    prompt = await expect(group, "your question for the author")
+    await moderator.send_text("Which house is it?", chat=group, reply_to=prompt)
+    question = await expect(citizen, "A moderator has a question about your report")
+    await citizen.send_text("Number 12, where Musa Bello lives.", reply_to=question)
+    await expect(citizen, "your answer was added to report")
+    return await expect(group, reference, "Musa Bello lives", timeout=15)
+
+
+async def reject(
+    citizen: SimulatedUser,
+    group: SimulatedGroup,
+    moderator: SimulatedUser,
+    reference: str,
+    *,
+    card: BotMessage | None = None,
+) -> None:
+    if card is None:
+        card = await expect(group, reference, "waiting for review", timeout=15)
     await moderator.press_button("🚫 Reject", message=card)
     reasons = await expect(group, reference, "Commitment", timeout=15)
     await moderator.press_button("off-topic", message=reasons)
@@ -246,7 +267,8 @@ async def test_a_rejected_report_loses_its_content_after_the_limit_and_keeps_its
     group, moderator = staff_group(harness)
     citizen, speaker = harness.user("en"), harness.user("en")
     written = await send_report(citizen, png_image((123, 45, 67)))
-    await reject(citizen, group, moderator, written)
+    answered = await ask(citizen, group, moderator, written)
+    await reject(citizen, group, moderator, written, card=answered)
     spoken = await send_report(speaker, voice=True)
     await reject(speaker, group, moderator, spoken)
     [photo] = await photo_hashes(db, written)
@@ -286,6 +308,14 @@ async def test_a_rejected_report_loses_its_content_after_the_limit_and_keeps_its
     assert (purged.from_status, purged.to_status) == ("rejected", "rejected")
     assert purged.created_at == clock.now
 
+    async with db.read() as session:
+        answers = await session.scalars(
+            select(ReportQuestion.answer).where(ReportQuestion.report_id == after.id)
+        )
+        assert list(answers) == [""]
+    assert [e.note for e in events if e.action == "answer"] == [None]
+    assert [e.note for e in events if e.action == "question"] == ["Which house is it?"]
+
     # Again, the next hour: no second "purged" event.
     assert not (await retention.run_retention(harness.services)).anything
     assert len(await events_of(db, written)) == len(events)
@@ -293,12 +323,14 @@ async def test_a_rejected_report_loses_its_content_after_the_limit_and_keeps_its
     # The staff card is drawn again without the citizen's words.
     card = await expect(group, written, "deleted (retention)", timeout=15)
     assert card.edited and "collapsed" not in text_of(card) and "0 photos" in text_of(card)
+    assert "Musa" not in text_of(card) and "Which house is it?" in text_of(card)
     # The citizen still finds the report, and what became of it.
     await citizen.send_command("myreports")
     assert written in text_of(await expect(citizen, written))
     await citizen.send_command("status", written)
     status = await expect(citizen, written, "History")
     assert "its text, photos and voice note were deleted" in text_of(status)
+    assert "Musa" not in text_of(status)
     assert "collapsed" not in text_of(status) and "photo" not in text_of(status).split("History")[0]
     await speaker.send_command("status", spoken)
     assert "Voice note" not in text_of(await expect(speaker, spoken, "History"))

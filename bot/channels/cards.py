@@ -127,7 +127,7 @@ def _card_text(
         )
     for question in questions:
         lines.append(_("❓ <b>Question:</b> {text}").format(text=escape(question.question)))
-        if question.answer is not None:
+        if question.answer:  # "" once retention deleted it
             lines.append(_("💬 <b>Answer:</b> {text}").format(text=escape(question.answer)))
     done = [_event_line(e, settings.timezone) for e in history]
     lines.extend(line for line in done if line)

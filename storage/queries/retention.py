@@ -178,7 +178,14 @@ async def clear_content(session: AsyncSession, report_ids: Collection[int], now:
     await session.execute(
         update(ReportQuestion)
         .where(ReportQuestion.report_id.in_(report_ids), ReportQuestion.answer.is_not(None))
-        .values(answer="")
+        .values(answer="")  # answered (not None), with nothing left of what was said
+        .execution_options(synchronize_session=False)
+    )
+    # An answer's event quotes it too; the event itself (who, when) stays.
+    await session.execute(
+        update(ReportEvent)
+        .where(ReportEvent.report_id.in_(report_ids), ReportEvent.action == "answer")
+        .values(note=None)
         .execution_options(synchronize_session=False)
     )
 
