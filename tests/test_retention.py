@@ -34,8 +34,8 @@ from storage.models import (
 from storage.queries import media
 from tests.admin.admin_support import CliResult, run_cli
 from tests.support.clock import Clock
-from tests.support.conversation import expect, png_image, reference_in, text_of
-from tests.support.flows import open_report
+from tests.support.conversation import expect, png_image, text_of
+from tests.support.flows import open_report, photos_then_send
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000913
@@ -76,15 +76,7 @@ async def send_report(
     await expect(citizen, "Where is it?")
     await citizen.press_reply_button("➡️ Continue without location")
     await expect(citizen, "Add photos")
-    if photo is not None:
-        await citizen.send_photo(photo)
-        await expect(citizen, "1 photo added")
-        await citizen.press_button("✅ Done with photos")
-    else:
-        await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
-    await citizen.press_button("✅ Send report")
-    return reference_in(await expect(citizen, "Reference:"))
+    return await photos_then_send(citizen, [photo] if photo is not None else [])
 
 
 def staff_group(harness: Harness) -> tuple[SimulatedGroup, SimulatedUser]:

@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application
 
-from bot.core.services import Services, services_of
+from bot.core.jobs import run_every
+from bot.core.services import Services
 from bot.reports.effects import carry_out
 from bot.reports.lifecycle import ActorKind, Status
 from storage.queries import reports as report_queries
@@ -212,17 +213,11 @@ async def run_retention(services: Services) -> Purge:
 
 
 def schedule_retention(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Purge every hour (PTB's JobQueue), in every worker: they never do the same work twice."""
-    if application.job_queue is None:
-        log.warning("no job queue (python-telegram-bot[job-queue]); retention is not scheduled")
-        return
-
-    async def tick(context: Any) -> None:
-        try:
-            await run_retention(services_of(context.application))
-        except Exception:  # a database hiccup must not stop the schedule for good
-            log.exception("retention failed; trying again in an hour")
-
-    application.job_queue.run_repeating(
-        tick, interval=JOB_INTERVAL_SECONDS, first=JOB_FIRST_SECONDS, name=JOB_NAME
+    """Purge every hour, in every worker: they never do the same work twice."""
+    run_every(
+        application,
+        JOB_NAME,
+        run_retention,
+        interval=JOB_INTERVAL_SECONDS,
+        first=JOB_FIRST_SECONDS,
     )
