@@ -251,8 +251,12 @@ async def status(update: Update, context: BotContext) -> None:
         )
     parts.append("\n<b>" + _("History") + "</b>")
     for event in detail.history:
+        what = status_label(event.to_status)
+        if event.action == "purged":
+            # Translators: in a report's history; retention deleted a rejected report's content.
+            what = _("its text, photos and voice note were deleted")
         parts.append(
-            f"{escape(format_datetime(event.created_at, tz))}: {escape(status_label(event.to_status))}"
+            f"{escape(format_datetime(event.created_at, tz))}: {escape(what)}"
             + (f" ({escape(event.note)})" if event.note else "")
         )
     await context.bot.send_message(chat.id, "\n".join(parts))

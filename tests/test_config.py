@@ -122,6 +122,8 @@ BAD_VALUES = {
     "DUPLICATE_RADIUS_M": "0",
     "PUBLIC_LOCATION_GRID_M": "a block",
     "FIX_CHECK_DAYS": "many",
+    "DRAFT_RETENTION_DAYS": "-1",
+    "REJECTED_RETENTION_DAYS": "1.5",
     "BOT_USERNAME": "@x",
     "LOG_LEVEL": "loud",
     "TELEGRAM_MAX_MESSAGES_PER_SECOND": "-1",

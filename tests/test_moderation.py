@@ -22,10 +22,9 @@ from tests.support.conversation import (
     has_metadata,
     jpeg_with_gps,
     png_image,
-    reference_in,
     text_of,
 )
-from tests.support.flows import open_report
+from tests.support.flows import open_report, photos_then_send
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000777
@@ -78,15 +77,7 @@ async def send_report(
         if "Someone already reported this here" in text_of(next_message) and different:
             await citizen.press_button("➡️ Mine is different", message=next_message)
             await expect(citizen, "Add photos")
-    if photos:
-        await citizen.send_album(photos) if len(photos) > 1 else await citizen.send_photo(photos[0])
-        await expect(citizen, "added")
-        await citizen.press_button("✅ Done with photos")
-    else:
-        await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
-    await citizen.press_button("✅ Send report")
-    return reference_in(await expect(citizen, "Reference:"))
+    return await photos_then_send(citizen, photos or [])
 
 
 async def card_for(staff: Staff, reference: str) -> BotMessage:

@@ -1,13 +1,13 @@
-"""Admin command line: catalog import, agencies, roles, QR codes, export, stats, outbox."""
+"""Admin command line: catalog import, agencies, roles, QR codes, export, stats, outbox, purge."""
 
 from __future__ import annotations
 
 import argparse
 
-from bot.admin import agencies, citizens, export, importer, outbox, qr, roles, stats
+from bot.admin import agencies, citizens, export, importer, outbox, purge, qr, roles, stats
 
 
 def add_admin_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register every admin subcommand; each sets `handler`: async (args, settings) -> int."""
-    for module in (importer, agencies, roles, qr, export, stats, outbox, citizens):
+    for module in (importer, agencies, roles, qr, export, stats, outbox, citizens, purge):
         module.register(subparsers)

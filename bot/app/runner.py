@@ -37,6 +37,7 @@ from bot.app.command_menu import publish_command_menu
 from bot.channels.agency_senders import warn_about_channels
 from bot.channels.telegram import build_senders
 from bot.channels.web import AgencyWebServer
+from bot.citizens.retention import schedule_retention
 from bot.core.services import Services
 from bot.digests.delivery import schedule_digests
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -126,6 +127,7 @@ class BotRunner:
         if self.web is not None:
             await self.web.start()
         schedule_digests(self.application)
+        schedule_retention(self.application)
         updater = self.application.updater
         assert updater is not None
         if settings.webhook_url:

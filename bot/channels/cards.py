@@ -137,7 +137,7 @@ def _card_text(
         )
     for question in questions:
         lines.append(_("❓ <b>Question:</b> {text}").format(text=escape(question.question)))
-        if question.answer is not None:
+        if question.answer:  # "" once retention deleted it
             lines.append(_("💬 <b>Answer:</b> {text}").format(text=escape(question.answer)))
     done = [_event_line(e, settings.timezone) for e in history]
     lines.extend(line for line in done if line)
@@ -240,6 +240,9 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
         )
     if event.action == "unblocked":
         return _("↩️ Sender unblocked by {who}, {when}").format(who=who, when=when)
+    if event.action == "purged":
+        # Translators: on a moderation card; the retention limit deleted a rejected report's content.
+        return _("🧹 Text, photos and voice note deleted (retention), {when}").format(when=when)
     return None
 
 

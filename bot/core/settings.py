@@ -123,6 +123,14 @@ def _parse_days(raw: str) -> float:
     return days
 
 
+def _parse_retention_days(raw: str) -> int:
+    expected = "a whole number of days from 1 to 36500, or 0 to keep forever"
+    days = int(_number(raw, int, expected))
+    if not 0 <= days <= 36_500:
+        raise ValueError(f"expected {expected}, got {raw!r}")
+    return days
+
+
 def _parse_radius(raw: str) -> float:
     radius = _number(raw, float, "metres from 1 to 10000")
     if not 0 < radius <= 10_000:
@@ -282,6 +290,19 @@ class Settings:
         _parse_days,
         default=7.0,
         shown="7",
+    )
+    # Retention (bot/citizens/retention.py): what is deleted, and after how many days; 0 keeps it.
+    draft_retention_days: int = setting(
+        "DRAFT_RETENTION_DAYS",
+        "days after which an abandoned draft and its photos are deleted (0: never)",
+        _parse_retention_days,
+        default=30,
+    )
+    rejected_retention_days: int = setting(
+        "REJECTED_RETENTION_DAYS",
+        "days after rejection when a report's text, photos and voice note are deleted (0: never)",
+        _parse_retention_days,
+        default=90,
     )
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = setting(

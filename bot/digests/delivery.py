@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.core.services import Services, services_of
+from bot.core.jobs import run_every
+from bot.core.services import Services
 from bot.digests.channels import digest_channel_senders, queue_channel_copies_in
 from bot.digests.figures import Digest, UnknownAgency, build_digest
 from bot.digests.schedule import Period, current_period, scheduled_period
@@ -201,16 +202,6 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
 
 
 def schedule_digests(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Check the schedules every minute (PTB's JobQueue), starting right away, so a restarted
-    bot catches up with a period that ended while it was down."""
-    if application.job_queue is None:
-        log.warning("no job queue (python-telegram-bot[job-queue]); digests are not scheduled")
-        return
-
-    async def tick(context: Any) -> None:
-        try:
-            await queue_due_digests(services_of(context.application))
-        except Exception:  # a database hiccup must not stop the schedule for good
-            log.exception("queueing digests failed; trying again next minute")
-
-    application.job_queue.run_repeating(tick, interval=JOB_INTERVAL_SECONDS, first=1, name=JOB_NAME)
+    """Check the schedules every minute, starting right away, so a restarted bot catches up
+    with a period that ended while it was down."""
+    run_every(application, JOB_NAME, queue_due_digests, interval=JOB_INTERVAL_SECONDS, first=1)

@@ -326,12 +326,14 @@ async def begin(
         if draft is None:
             draft = Draft(citizen_id=citizen.id, chat_id=chat_id, step=step, data=data)
             draft.version = 1
+            draft.created_at = services.clock()
             session.add(draft)
         else:
             # Keep counting versions, so buttons of the previous draft stay stale.
             draft.step, draft.data, draft.chat_id = step, data, chat_id
             draft.version += 1
             draft.created_at = services.clock()
+        draft.updated_at = services.clock()  # by the services' clock, for retention
         await session.flush()
         return _view(draft), False
 
@@ -457,7 +459,13 @@ async def add_photo(
         if len(photos) >= MAX_PHOTOS:
             raise TooManyPhotos(_view(draft))
         await media.store(
-            session, image.sha256, image.mime_type, image.width, image.height, image.content
+            session,
+            image.sha256,
+            image.mime_type,
+            image.width,
+            image.height,
+            image.content,
+            services.clock(),
         )
         photos.append(
             {
@@ -470,6 +478,7 @@ async def add_photo(
         data["photos"] = photos
         draft.data = data
         draft.version += 1
+        draft.updated_at = services.clock()
         return _view(draft)
 
 
@@ -544,6 +553,7 @@ async def confirm(services: Services, user_id: int, version: int, language: str)
         draft.step = Step.SENT
         draft.data = {"reference": reference}
         draft.version += 1
+        draft.updated_at = now
         return reference
 
 
@@ -583,6 +593,7 @@ async def support_existing(services: Services, user_id: int, version: int, repor
         draft.step = Step.SENT
         draft.data = {"reference": reference, "supported": True}
         draft.version += 1
+        draft.updated_at = services.clock()
         return reference
 
 
@@ -650,6 +661,7 @@ async def _mutate(
         draft.data = data
         draft.step = new_step
         draft.version += 1
+        draft.updated_at = services.clock()
         return _view(draft)
 
 

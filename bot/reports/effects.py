@@ -118,6 +118,9 @@ ACTIONS: Mapping[tuple[str, ActorKind], frozenset[Effect]] = {
     # The sender blocked or unblocked from this card (the citizen's notice: bot/citizens/blocking.py).
     ("blocked", MODERATOR): frozenset({E.REFRESH_CARD}),
     ("unblocked", MODERATOR): frozenset({E.REFRESH_CARD}),
+    # Retention deleted a rejected report's content (bot/citizens/retention.py): the card
+    # is drawn again without it.
+    ("purged", ActorKind.SYSTEM): frozenset({E.REFRESH_CARD}),
 }
 
 

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import MediaFile
+from storage.models import MediaFile, utcnow
 
 
 async def store(
-    session: AsyncSession, sha256: str, mime_type: str, width: int, height: int, content: bytes
+    session: AsyncSession,
+    sha256: str,
+    mime_type: str,
+    width: int,
+    height: int,
+    content: bytes,
+    now: datetime | None = None,
 ) -> None:
-    if await session.get(MediaFile, sha256) is None:
+    # FOR SHARE: retention (storage/queries/retention.py) cannot delete a stored copy that
+    # this transaction is about to use again.
+    found = await session.scalar(
+        select(MediaFile.sha256).where(MediaFile.sha256 == sha256).with_for_update(read=True)
+    )
+    if found is None:
         session.add(
             MediaFile(
                 sha256=sha256,
@@ -19,6 +33,7 @@ async def store(
                 width=width,
                 height=height,
                 content=content,
+                created_at=now or utcnow(),
             )
         )
         await session.flush()

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from emulator import BotMessage, SimulatedGroup, SimulatedUser
 from storage.models import Agency, OutboxMessage
-from tests.support.conversation import expect, reference_in
-from tests.support.flows import open_report
+from tests.support.conversation import expect
+from tests.support.flows import open_report, photos_then_send
 from tests.support.harness import Harness
 
 STAFF_CHAT = -1001000000777
@@ -49,15 +49,7 @@ async def submit(
     await expect(citizen, "Where is it?")
     await citizen.send_location(*where)
     await expect(citizen, "Add photos")
-    if photo is not None:
-        await citizen.send_photo(photo)
-        await expect(citizen, "1 photo added")
-        await citizen.press_button("✅ Done with photos")
-    else:
-        await citizen.press_button("➡️ Skip photos")
-    await expect(citizen, "Your report")
-    await citizen.press_button("✅ Send report")
-    return reference_in(await expect(citizen, "Reference:"))
+    return await photos_then_send(citizen, [photo] if photo is not None else [])
 
 
 async def approve(

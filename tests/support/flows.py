@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from bot.catalog.deeplinks import commitment_payload
@@ -72,3 +74,20 @@ async def set_language(db: Database, telegram_user_id: int, language: str) -> No
         )
         assert row is not None
         row.language = language
+
+
+async def photos_then_send(citizen: SimulatedUser, photos: Sequence[bytes] = ()) -> str:
+    """At "Add photos": add these (one photo, or an album), or skip; then send. Returns the
+    reference."""
+    if photos:
+        if len(photos) > 1:
+            await citizen.send_album(list(photos))
+        else:
+            await citizen.send_photo(photos[0])
+        await expect(citizen, "added")
+        await citizen.press_button("✅ Done with photos")
+    else:
+        await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+    await citizen.press_button("✅ Send report")
+    return reference_in(await expect(citizen, "Reference:"))
