@@ -141,13 +141,37 @@ async def on_location(update: Update, context: BotContext) -> None:
                 location.longitude,
                 location.horizontal_accuracy,
             )
-            await acknowledge(context, message.chat_id, _("📍 Location saved."))
-            if not await offer_nearby_reports(context, message.chat_id, user.id, view):
+            if view.location_to_confirm:
+                # Far outside the commitment's area: kept aside until the citizen says yes.
                 await send_prompt(context, message.chat_id, view)
+            else:
+                await _location_saved(context, message.chat_id, user.id, view)
         else:
             await _hint(context, message.chat_id, view)
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
+
+
+async def _location_saved(context: BotContext, chat_id: int, user_id: int, view: DraftView) -> None:
+    await acknowledge(context, chat_id, _("📍 Location saved."))
+    if not await offer_nearby_reports(context, chat_id, user_id, view):
+        await send_prompt(context, chat_id, view)
+
+
+async def _location_is_right(press: Press) -> None:
+    """ "Yes, it is here" under the question about a far location."""
+    view = await drafting.confirm_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await _location_saved(press.context, press.chat_id, press.user_id, view)
+
+
+async def _location_is_wrong(press: Press) -> None:
+    """ "No, send another location": the far one is dropped and the location asked again."""
+    view = await drafting.reject_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await send_prompt(
+        press.context, press.chat_id, view, prefix=_("OK, that location was not kept.")
+    )
 
 
 # --- photos, documents, voice, anything else ------------------------------------------------------
@@ -530,6 +554,8 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "tp": _show_themes,
     "t": _choose_theme,
     "k": _choose_kind,
+    "ly": _location_is_right,
+    "ln": _location_is_wrong,
     "sp": _support_existing,
     "nd": _skip_photos,
     "pd": _photos_done,

@@ -148,6 +148,24 @@ def kind_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     )
 
 
+def location_check_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    """Under "This location is 4,980 km from ...: is that right?"."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Yes, it is here"), callback_data=draft_button(view.version, "ly")
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    _("No, send another location"), callback_data=draft_button(view.version, "ln")
+                )
+            ],
+        ]
+    )
+
+
 def photos_done_label() -> str:
     return _("✅ Done with photos")
 
