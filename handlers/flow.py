@@ -158,22 +158,6 @@ async def _location_saved(context: BotContext, chat_id: int, user_id: int, view:
         await send_prompt(context, chat_id, view)
 
 
-async def _location_is_right(press: Press) -> None:
-    """ "Yes, it is here" under the question about a far location."""
-    view = await drafting.confirm_location(press.services, press.user_id, press.button.version)
-    await _remove_buttons(press.message)
-    await _location_saved(press.context, press.chat_id, press.user_id, view)
-
-
-async def _location_is_wrong(press: Press) -> None:
-    """ "No, send another location": the far one is dropped and the location asked again."""
-    view = await drafting.reject_location(press.services, press.user_id, press.button.version)
-    await _remove_buttons(press.message)
-    await send_prompt(
-        press.context, press.chat_id, view, prefix=_("OK, that location was not kept.")
-    )
-
-
 # --- photos, documents, voice, anything else ------------------------------------------------------
 
 
@@ -465,6 +449,22 @@ async def _choose_theme(press: Press) -> None:
 async def _choose_kind(press: Press) -> DraftView:
     return await drafting.choose_kind(
         press.services, press.user_id, press.button.version, press.button.argument
+    )
+
+
+async def _location_is_right(press: Press) -> None:
+    """ "Yes, it is here" under the question about a far location."""
+    view = await drafting.confirm_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await _location_saved(press.context, press.chat_id, press.user_id, view)
+
+
+async def _location_is_wrong(press: Press) -> None:
+    """ "No, send another location": the far one is dropped and the location asked again."""
+    view = await drafting.reject_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await send_prompt(
+        press.context, press.chat_id, view, prefix=_("OK, that location was not kept.")
     )
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from bot.core.settings import RegionBounds
 from bot.i18n.translate import gettext, use_locale
 from emulator import BotMessage, SimulatedUser
-from storage.models import Citizen, Draft, Report
-from tests.support.conversation import expect, reference_in, text_of
-from tests.support.flows import open_report, set_language
+from storage.models import Citizen, Draft
+from tests.support.conversation import expect, text_of
+from tests.support.flows import open_report, send_from_summary, set_language
 from tests.support.harness import Harness
 
 ROAD = (10.5720, 7.4400)  # KAD-RD-017, "Kawo–Rigasa road rehabilitation", radius 1.5 km
@@ -24,6 +24,8 @@ FOUR_KM_AWAY = (10.6000, 7.4600)  # past the road's radius, within the margin
 NAIROBI = (-1.2864, 36.8172)
 LAGOS = (6.5244, 3.3792)
 KADUNA_BOX = RegionBounds(9.0, 6.0, 11.5, 9.0)
+
+pytestmark = pytest.mark.both_databases
 
 QUESTION = "Is that right?"
 YES, NO = "Yes, it is here", "No, send another location"
@@ -108,11 +110,7 @@ async def test_far_location_asks_with_distance_and_title_then_yes_keeps_it(
     await citizen.press_button("➡️ Skip photos")
     summary = await expect(citizen, "Your report")
     assert "-1.28640, 36.81720" in text_of(summary)
-    await citizen.press_button("✅ Send report")
-    reference = reference_in(await expect(citizen, "Reference:"))
-    async with harness.db.read() as session:
-        report = await session.scalar(select(Report).where(Report.reference == reference))
-    assert report is not None
+    report = await send_from_summary(harness.db, citizen)
     assert (report.latitude, report.longitude) == NAIROBI
 
 
