@@ -209,6 +209,44 @@ async def test_a_restart_mid_question_loses_nothing(harness: Harness) -> None:
     assert draft.step == "photos" and draft.data["location"]["lon"] == NAIROBI[1]
 
 
+async def test_another_commitment_far_from_the_location_asks_again(harness: Harness) -> None:
+    """At the summary the citizen picks another commitment, 64 km from the location kept."""
+    citizen = harness.user("en")
+    await at_location_step(citizen)
+    await citizen.send_location(*BY_THE_ROAD)
+    await expect(citizen, "Add photos")
+    await citizen.press_button("➡️ Skip photos")
+    await expect(citizen, "Your report")
+    await citizen.press_button("✏️ Commitment")
+    await expect(citizen, "Which commitment")
+    await citizen.send_text("KAD-WS-009")
+    found = await expect(citizen, "I found 1 commitment")
+    await citizen.press_button(found.buttons[0], message=found)
+    question = await expect(citizen, QUESTION)
+    km = round(km_between((11.0850, 7.7100), BY_THE_ROAD))
+    assert f"{km} km from Borehole and water scheme, Zaria city" in text_of(question)
+    assert "location" not in (await draft_of(harness, citizen)).data
+    await citizen.press_button(YES, message=question)
+    summary = await expect(citizen, "Your report")
+    assert "KAD-WS-009" in text_of(summary) and "10.57310, 7.44120" in text_of(summary)
+
+    # Once more, to the road and back to Zaria, this time with "no" and no location.
+    await citizen.press_button("✏️ Commitment")
+    await citizen.send_text("KAD-RD-017")
+    found = await expect(citizen, "I found 1 commitment")
+    await citizen.press_button(found.buttons[0], message=found)
+    await expect(citizen, "Your report")  # by the road: no question
+    await citizen.press_button("✏️ Commitment")
+    await citizen.send_text("KAD-WS-009")
+    found = await expect(citizen, "I found 1 commitment")
+    await citizen.press_button(found.buttons[0], message=found)
+    await citizen.press_button(NO, message=await expect(citizen, QUESTION))
+    await expect(citizen, "Where is it?")
+    await citizen.press_reply_button("➡️ Continue without location")
+    summary = await expect(citizen, "Your report")
+    assert "KAD-WS-009" in text_of(summary) and "no location" in text_of(summary)
+
+
 async def test_a_commitment_without_a_point_has_no_check(harness: Harness) -> None:
     citizen = harness.user("en")
     await at_location_step(citizen, "NG-FT-001")

@@ -363,12 +363,22 @@ async def choose_commitment(
     services: Services, user_id: int, version: int, commitment_id: int
 ) -> DraftView:
     async with services.db.read() as session:
-        if await commitment_queries.by_id(session, commitment_id) is None:
-            raise UnknownCommitment()
+        commitment = await commitment_queries.by_id(session, commitment_id)
+    if commitment is None:
+        raise UnknownCommitment()
 
     def apply(data: dict[str, Any], step: Step) -> Step:
         data["commitment_id"] = commitment_id
         data.pop("search", None)
+        location = data.get("location")
+        if data.get("editing") and location:
+            # Another commitment for a report that has a location: far from the new one's
+            # area, the location waits for the citizen's yes again.
+            far = distance_if_far_from(commitment, location["lat"], location["lon"])
+            if far is not None:
+                del data["location"]
+                data[UNCONFIRMED_LOCATION] = location | {"distance_m": far}
+                return Step.LOCATION
         return next_step(data, Step.COMMITMENT)
 
     return await _mutate(services, user_id, apply, version=version, steps={Step.COMMITMENT})
