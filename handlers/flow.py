@@ -28,6 +28,7 @@ from handlers.replies import (
     answer_callback,
     ask_to_discard,
     explain_draft_error,
+    outside_region_text,
     send_privacy_notice,
     send_prompt,
 )
@@ -148,8 +149,24 @@ async def on_location(update: Update, context: BotContext) -> None:
                 await _location_saved(context, message.chat_id, user.id, view)
         else:
             await _hint(context, message.chat_id, view)
+    except drafting.LocationOutsideRegion:
+        await _refuse_outside_region(context, message.chat_id, view)
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
+
+
+async def _refuse_outside_region(context: BotContext, chat_id: int, view: DraftView) -> None:
+    """The region named in words, under the keyboard of the step: at the commitment step, the
+    search's own (no "continue without location" there)."""
+    if view.step != Step.COMMITMENT:
+        await explain_draft_error(context, chat_id, drafting.LocationOutsideRegion())
+        return
+    themes = bool(await catalog.themes(context.services))
+    await context.bot.send_message(
+        chat_id,
+        outside_region_text(context),
+        reply_markup=keyboards.commitment_search_keyboard(with_themes=themes),
+    )
 
 
 async def _location_saved(context: BotContext, chat_id: int, user_id: int, view: DraftView) -> None:

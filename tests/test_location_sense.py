@@ -294,4 +294,6 @@ async def test_outside_region_bounds_is_refused_in_words(
     await searcher.press_button("✅ I agree", message=await expect(searcher, "privacy"))
     await expect(searcher, "Which commitment")
     await searcher.send_location(*LAGOS)
-    assert text_of(await expect(searcher, "This location is outside")) == refusal
+    refused = await expect(searcher, "This location is outside")
+    assert text_of(refused) == refusal
+    assert refused.reply_keyboard == ["📍 Commitments near me", "🗂 Browse by theme"]
