@@ -75,14 +75,28 @@ async def ask_far(citizen: SimulatedUser, where: tuple[float, float] = NAIROBI) 
     return await expect(citizen, QUESTION)
 
 
+async def taken_at_once(citizen: SimulatedUser, where: tuple[float, float]) -> None:
+    """The location is saved without a question, and the photos are asked for."""
+    await citizen.send_location(*where)
+    saved = await expect(citizen, "📍 Location saved.")
+    photos = await expect(citizen, "Add photos")
+    assert QUESTION not in text_of(saved) + text_of(photos)
+
+
+async def change_commitment(citizen: SimulatedUser, code: str) -> None:
+    """From the summary, another commitment found by its code."""
+    await citizen.press_button("✏️ Commitment")
+    await expect(citizen, "Which commitment")
+    await citizen.send_text(code)
+    found = await expect(citizen, "I found 1 commitment")
+    await citizen.press_button(found.buttons[0], message=found)
+
+
 async def test_a_location_in_or_near_the_area_goes_straight_on(harness: Harness) -> None:
     for where in (BY_THE_ROAD, FOUR_KM_AWAY):
         citizen = harness.user("en")
         await at_location_step(citizen)
-        await citizen.send_location(*where)
-        saved = await expect(citizen, "📍 Location saved.")
-        photos = await expect(citizen, "Add photos")
-        assert QUESTION not in text_of(saved) + text_of(photos)
+        await taken_at_once(citizen, where)
         draft = await draft_of(harness, citizen)
         assert draft.step == "photos"
         assert (draft.data["location"]["lat"], draft.data["location"]["lon"]) == where
@@ -152,9 +166,7 @@ async def test_no_asks_again_and_a_nearby_location_goes_on(harness: Harness) -> 
     assert draft.step == "location" and draft.data.keys().isdisjoint(
         {"location", "unconfirmed_location"}
     )
-    await citizen.send_location(*BY_THE_ROAD)
-    await expect(citizen, "📍 Location saved.")
-    await expect(citizen, "Add photos")
+    await taken_at_once(citizen, BY_THE_ROAD)
     draft = await draft_of(harness, citizen)
     assert draft.step == "photos" and draft.data["location"]["lat"] == BY_THE_ROAD[0]
 
@@ -213,15 +225,10 @@ async def test_another_commitment_far_from_the_location_asks_again(harness: Harn
     """At the summary the citizen picks another commitment, 64 km from the location kept."""
     citizen = harness.user("en")
     await at_location_step(citizen)
-    await citizen.send_location(*BY_THE_ROAD)
-    await expect(citizen, "Add photos")
+    await taken_at_once(citizen, BY_THE_ROAD)
     await citizen.press_button("➡️ Skip photos")
     await expect(citizen, "Your report")
-    await citizen.press_button("✏️ Commitment")
-    await expect(citizen, "Which commitment")
-    await citizen.send_text("KAD-WS-009")
-    found = await expect(citizen, "I found 1 commitment")
-    await citizen.press_button(found.buttons[0], message=found)
+    await change_commitment(citizen, "KAD-WS-009")
     question = await expect(citizen, QUESTION)
     km = round(km_between((11.0850, 7.7100), BY_THE_ROAD))
     assert f"{km} km from Borehole and water scheme, Zaria city" in text_of(question)
@@ -231,15 +238,9 @@ async def test_another_commitment_far_from_the_location_asks_again(harness: Harn
     assert "KAD-WS-009" in text_of(summary) and "10.57310, 7.44120" in text_of(summary)
 
     # Once more, to the road and back to Zaria, this time with "no" and no location.
-    await citizen.press_button("✏️ Commitment")
-    await citizen.send_text("KAD-RD-017")
-    found = await expect(citizen, "I found 1 commitment")
-    await citizen.press_button(found.buttons[0], message=found)
+    await change_commitment(citizen, "KAD-RD-017")
     await expect(citizen, "Your report")  # by the road: no question
-    await citizen.press_button("✏️ Commitment")
-    await citizen.send_text("KAD-WS-009")
-    found = await expect(citizen, "I found 1 commitment")
-    await citizen.press_button(found.buttons[0], message=found)
+    await change_commitment(citizen, "KAD-WS-009")
     await citizen.press_button(NO, message=await expect(citizen, QUESTION))
     await expect(citizen, "Where is it?")
     await citizen.press_reply_button("➡️ Continue without location")
@@ -250,10 +251,7 @@ async def test_another_commitment_far_from_the_location_asks_again(harness: Harn
 async def test_a_commitment_without_a_point_has_no_check(harness: Harness) -> None:
     citizen = harness.user("en")
     await at_location_step(citizen, "NG-FT-001")
-    await citizen.send_location(*NAIROBI)
-    saved = await expect(citizen, "📍 Location saved.")
-    assert QUESTION not in text_of(saved)
-    await expect(citizen, "Add photos")
+    await taken_at_once(citizen, NAIROBI)
     assert (await draft_of(harness, citizen)).data["location"]["lat"] == NAIROBI[0]
 
 
