@@ -28,6 +28,7 @@ from handlers.replies import (
     answer_callback,
     ask_to_discard,
     explain_draft_error,
+    outside_region_text,
     send_privacy_notice,
     send_prompt,
 )
@@ -141,13 +142,37 @@ async def on_location(update: Update, context: BotContext) -> None:
                 location.longitude,
                 location.horizontal_accuracy,
             )
-            await acknowledge(context, message.chat_id, _("📍 Location saved."))
-            if not await offer_nearby_reports(context, message.chat_id, user.id, view):
+            if view.location_to_confirm:
+                # Far outside the commitment's area: kept aside until the citizen says yes.
                 await send_prompt(context, message.chat_id, view)
+            else:
+                await _location_saved(context, message.chat_id, user.id, view)
         else:
             await _hint(context, message.chat_id, view)
+    except drafting.LocationOutsideRegion:
+        await _refuse_outside_region(context, message.chat_id, view)
     except drafting.DraftError as error:
         await explain_draft_error(context, message.chat_id, error)
+
+
+async def _refuse_outside_region(context: BotContext, chat_id: int, view: DraftView) -> None:
+    """The region named in words, under the keyboard of the step: at the commitment step, the
+    search's own (no "continue without location" there)."""
+    if view.step != Step.COMMITMENT:
+        await explain_draft_error(context, chat_id, drafting.LocationOutsideRegion())
+        return
+    themes = bool(await catalog.themes(context.services))
+    await context.bot.send_message(
+        chat_id,
+        outside_region_text(context),
+        reply_markup=keyboards.commitment_search_keyboard(with_themes=themes),
+    )
+
+
+async def _location_saved(context: BotContext, chat_id: int, user_id: int, view: DraftView) -> None:
+    await acknowledge(context, chat_id, _("📍 Location saved."))
+    if not await offer_nearby_reports(context, chat_id, user_id, view):
+        await send_prompt(context, chat_id, view)
 
 
 # --- photos, documents, voice, anything else ------------------------------------------------------
@@ -448,6 +473,22 @@ async def _choose_kind(press: Press) -> DraftView:
     )
 
 
+async def _location_is_right(press: Press) -> None:
+    """ "Yes, it is here" under the question about a far location."""
+    view = await drafting.confirm_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await _location_saved(press.context, press.chat_id, press.user_id, view)
+
+
+async def _location_is_wrong(press: Press) -> None:
+    """ "No, send another location": the far one is dropped and the location asked again."""
+    view = await drafting.reject_location(press.services, press.user_id, press.button.version)
+    await _remove_buttons(press.message)
+    await send_prompt(
+        press.context, press.chat_id, view, prefix=_("OK, that location was not kept.")
+    )
+
+
 @then_next_prompt
 async def _skip_photos(press: Press) -> DraftView:
     return await _require(press.services, press.user_id, press.button, Step.PHOTOS)
@@ -534,6 +575,8 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "tp": _show_themes,
     "t": _choose_theme,
     "k": _choose_kind,
+    "ly": _location_is_right,
+    "ln": _location_is_wrong,
     "sp": _support_existing,
     "nd": _skip_photos,
     "pd": _photos_done,

@@ -148,6 +148,14 @@ def kind_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     )
 
 
+def location_check_keyboard(view: DraftView) -> InlineKeyboardMarkup:
+    """Under "This location is 4,980 km from ...: is that right?"; one answer a row, as the
+    labels are long."""
+    yes = (_("Yes, it is here"), "ly")
+    no = (_("No, send another location"), "ln")
+    return _draft_choices(view, [yes], [no])
+
+
 def photos_done_label() -> str:
     return _("✅ Done with photos")
 
@@ -182,16 +190,18 @@ def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
 
 def discard_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     """Asked before a draft with the citizen's work in it is thrown away."""
+    return _draft_choices(view, [(_("Yes, discard"), "xy"), (_("No, keep going"), "xn")])
+
+
+def _draft_choices(view: DraftView, *rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Rows of (label, action) buttons for the draft as it is now."""
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    _("Yes, discard"), callback_data=draft_button(view.version, "xy")
-                ),
-                InlineKeyboardButton(
-                    _("No, keep going"), callback_data=draft_button(view.version, "xn")
-                ),
+                InlineKeyboardButton(label, callback_data=draft_button(view.version, action))
+                for label, action in row
             ]
+            for row in rows
         ]
     )
 

@@ -149,6 +149,22 @@ def location_prompt() -> str:
     )
 
 
+async def location_check_prompt(services: Services, view: DraftView) -> str:
+    """The question when the location sent lies far outside the chosen commitment's area."""
+    pending = view.location_to_confirm or {}
+    commitment = await catalog.get(services, view.commitment_id or 0)
+    title = (
+        catalog.title_of(commitment, current_locale(), services.settings.default_locale)
+        if commitment
+        else "?"
+    )
+    # Translators: {distance} is e.g. "4,980 km"; {title} the commitment's short title, e.g.
+    # "Kawo–Rigasa road rehabilitation". Asked before a location far from it is kept.
+    return _("📍 This location is {distance} from <b>{title}</b>. Is that right?").format(
+        distance=escape(format_distance(pending.get("distance_m", 0.0))), title=escape(title)
+    )
+
+
 def photos_prompt(count: int) -> str:
     if count == 0:
         return ngettext(
@@ -247,6 +263,8 @@ async def prompt_for(services: Services, view: DraftView) -> tuple[str, Markup]:
     if view.step == Step.DESCRIPTION:
         # Takes away the "near me" keyboard of the commitment step, if it is still showing.
         return description_prompt(), ReplyKeyboardRemove()
+    if view.step == Step.LOCATION and view.location_to_confirm:
+        return await location_check_prompt(services, view), keyboards.location_check_keyboard(view)
     if view.step == Step.LOCATION:
         return location_prompt(), keyboards.location_keyboard()
     if view.step == Step.PHOTOS:

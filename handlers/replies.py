@@ -74,9 +74,18 @@ def _support_refused(reason: drafting.SupportRefusal, reference: str | None) -> 
     return why.format(reference=ref) + "\n\n" + kept
 
 
-def bounds_text(context: BotContext) -> str:
-    b = context.services.settings.region_bounds
-    return f"{b.south:g}, {b.west:g} – {b.north:g}, {b.east:g}"
+def outside_region_text(context: BotContext) -> str:
+    """The refusal of a location outside REGION_BOUNDS, naming the region in words."""
+    region = context.services.settings.region_name
+    if region:
+        # Translators: {region} is the deployment's region as configured, e.g. "Kaduna State".
+        return _(
+            "This location is outside {region}, where this service runs. Please send a "
+            "location inside it."
+        ).format(region=escape(region))
+    return _(
+        "This location is outside the area this service covers. Please send a location inside it."
+    )
 
 
 async def explain_draft_error(
@@ -139,10 +148,7 @@ async def explain_draft_error(
         case drafting.LocationOutsideRegion():
             await send(
                 chat_id,
-                _(
-                    "This location is outside the area this service covers ({bounds}). Please "
-                    "share a location inside it, or continue without a location."
-                ).format(bounds=bounds_text(context)),
+                outside_region_text(context),
                 reply_markup=keyboards.location_keyboard(),
             )
         case drafting.TooManyPhotos(view=view):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from storage.models import Citizen, Report
-from tests.support.conversation import expect, reference_in, text_of
-from tests.support.flows import open_report, reach_summary
+from tests.support.conversation import expect, text_of
+from tests.support.flows import open_report, reach_summary, send_from_summary
 from tests.support.harness import Harness
 
 
@@ -24,11 +24,8 @@ async def test_voice_note_is_kept_as_the_description(harness: Harness) -> None:
     await citizen.press_button("➡️ Skip photos")
     summary = await expect(citizen, "Your report")
     assert "Voice note (7 s)" in text_of(summary)
-    await citizen.press_button("✅ Send report")
-    reference = reference_in(await expect(citizen, "Reference:"))
-    async with harness.db.read() as session:
-        report = await session.scalar(select(Report).where(Report.reference == reference))
-    assert report is not None and report.text is None
+    report = await send_from_summary(harness.db, citizen)
+    assert report.text is None
     assert report.voice_file_id and report.voice_duration == 7
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.catalog.geo import distance_m, search_boxes
+from bot.catalog.geo import distance_if_far, distance_m, search_boxes
 from bot.core.services import Services
 from storage.models import Commitment
 from storage.queries import commitments as queries
@@ -50,6 +50,15 @@ def title_of(commitment: Commitment, locale: str, default_locale: str) -> str:
         or localized(commitment.titles or {}, locale, default_locale)
         or commitment.code
     )
+
+
+def distance_if_far_from(commitment: Commitment, lat: float, lon: float) -> float | None:
+    """How far (lat, lon) is from the commitment's point when it lies far outside its area;
+    None when it is near, or when the commitment has no point to compare with."""
+    if commitment.latitude is None or commitment.longitude is None:
+        return None
+    radius = commitment.radius_m or DEFAULT_RADIUS_M
+    return distance_if_far(lat, lon, commitment.latitude, commitment.longitude, radius)
 
 
 def _choices(

@@ -17,6 +17,29 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+# How far beyond its radius a point still counts as the place of a commitment. The check is there
+# to catch gross mistakes (a place picked on the map in another town, a phone's stale fix, a default
+# pin in the capital), not to police where a citizen stands: catalog radii are rough figures, a road
+# or a scheme often reaches past them, and people report from where they can see the works. A
+# question asked too often teaches people to press "yes" unread, so the margin is generous: twice
+# the radius for a wide area, and at least 5 km past a small one (the next neighbourhood along).
+FAR_FACTOR = 2.0
+FAR_MIN_MARGIN_M = 5_000.0
+
+
+def far_limit_m(radius_m: float) -> float:
+    """The distance from an area's centre beyond which a point is far outside it."""
+    return max(radius_m * FAR_FACTOR, radius_m + FAR_MIN_MARGIN_M)
+
+
+def distance_if_far(
+    lat: float, lon: float, centre_lat: float, centre_lon: float, radius_m: float
+) -> float | None:
+    """The distance in metres from the area's centre when (lat, lon) lies far outside it, else None."""
+    distance = distance_m(lat, lon, centre_lat, centre_lon)
+    return distance if distance > far_limit_m(radius_m) else None
+
+
 # Widen boxes by a hair so float rounding never drops a point that sits on the edge.
 _EDGE_DEG = 1e-8
 

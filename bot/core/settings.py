@@ -256,6 +256,11 @@ class Settings:
         factory=RegionBounds,
         shown="the whole world",
     )
+    # The region's name in words ("Kaduna State"), for the refusal of a location outside
+    # REGION_BOUNDS; without it the refusal says "the area this service covers".
+    region_name: str | None = setting(
+        "REGION_NAME", "the region's name, said when a location outside REGION_BOUNDS is refused"
+    )
     moderator_chat_id: int | None = setting(
         "MODERATOR_CHAT_ID", "the staff group's chat id", _parse_chat_id
     )

@@ -53,11 +53,12 @@ def format_number(value: float, digits: int = 0) -> str:
 
 
 def format_distance(metres: float) -> str:
-    """Metres below a kilometre, else kilometres with one decimal, with the locale's unit."""
-    if metres < 1000:
+    """Metres below a kilometre, kilometres with one decimal below 10 km, whole kilometres
+    beyond ("4,980 km", not "4,980.0 km"), with the locale's unit."""
+    if round(metres) < 1000:
         value, unit, digits = float(round(metres)), "length-meter", 0
     else:
-        value, unit, digits = metres / 1000, "length-kilometer", 1
+        value, unit, digits = metres / 1000, "length-kilometer", 1 if metres < 9_950 else 0
     return format_unit(
         value, unit, length="short", format=_pattern(digits), locale=current_locale()
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.catalog.commitments import distance_if_far_from
 from bot.catalog.geo import valid_coordinates
 from bot.core.services import Services
 from bot.i18n.translate import N_
@@ -68,6 +69,9 @@ class Step(StrEnum):
     SENT = "sent"
 
 
+# In a draft's data at the location step: a far location waiting for the citizen's "yes".
+UNCONFIRMED_LOCATION = "unconfirmed_location"
+
 ORDER = (Step.COMMITMENT, Step.KIND, Step.DESCRIPTION, Step.LOCATION, Step.PHOTOS, Step.SUMMARY)
 EDITABLE = frozenset(ORDER[:-1])
 
@@ -117,6 +121,12 @@ class DraftView:
     @property
     def location(self) -> dict[str, Any] | None:
         return self.data.get("location")
+
+    @property
+    def location_to_confirm(self) -> dict[str, Any] | None:
+        """A location far from the commitment's area, kept until the citizen confirms it
+        (lat, lon, accuracy and distance_m, its distance from the commitment's point)."""
+        return self.data.get(UNCONFIRMED_LOCATION)
 
     @property
     def photos(self) -> list[dict[str, Any]]:
@@ -361,12 +371,22 @@ async def choose_commitment(
     services: Services, user_id: int, version: int, commitment_id: int
 ) -> DraftView:
     async with services.db.read() as session:
-        if await commitment_queries.by_id(session, commitment_id) is None:
-            raise UnknownCommitment()
+        commitment = await commitment_queries.by_id(session, commitment_id)
+    if commitment is None:
+        raise UnknownCommitment()
 
     def apply(data: dict[str, Any], step: Step) -> Step:
         data["commitment_id"] = commitment_id
         data.pop("search", None)
+        location = data.get("location")
+        if data.get("editing") and location:
+            # Another commitment for a report that has a location: far from the new one's
+            # area, the location waits for the citizen's yes again.
+            far = distance_if_far_from(commitment, location["lat"], location["lon"])
+            if far is not None:
+                del data["location"]
+                data[UNCONFIRMED_LOCATION] = location | {"distance_m": far}
+                return Step.LOCATION
         return next_step(data, Step.COMMITMENT)
 
     return await _mutate(services, user_id, apply, version=version, steps={Step.COMMITMENT})
@@ -428,18 +448,72 @@ def check_location(services: Services, latitude: float, longitude: float) -> Non
 async def set_location(
     services: Services, user_id: int, latitude: float, longitude: float, accuracy_m: float | None
 ) -> DraftView:
+    """Take the location, or, when it lies far outside the chosen commitment's area, keep it
+    aside at the location step until the citizen confirms it (view.location_to_confirm)."""
     check_location(services, latitude, longitude)
+    async with services.db.write() as session:
+        citizen = await _consenting_citizen(session, user_id)
+        draft = await _locked_draft(session, citizen, steps={Step.LOCATION})
+        data = dict(draft.data)
+        commitment = await commitment_queries.by_id(session, data.get("commitment_id") or 0)
+        far = None if commitment is None else distance_if_far_from(commitment, latitude, longitude)
+        location = {"lat": latitude, "lon": longitude, "accuracy": accuracy_m}
+        if far is None:
+            data.pop(UNCONFIRMED_LOCATION, None)
+            data["location"] = location
+            draft.step = next_step(data, Step.LOCATION)
+            if draft.step == Step.SUMMARY:
+                data.pop("editing", None)
+        else:
+            data[UNCONFIRMED_LOCATION] = location | {"distance_m": far}
+        draft.data = data
+        draft.version += 1
+        return _view(draft)
+
+
+async def confirm_location(services: Services, user_id: int, version: int) -> DraftView:
+    """ "Yes, it is here": the far location is taken and the report goes on."""
 
     def apply(data: dict[str, Any], step: Step) -> Step:
-        data["location"] = {"lat": latitude, "lon": longitude, "accuracy": accuracy_m}
+        pending = data.pop(UNCONFIRMED_LOCATION, None)
+        if pending is None:
+            raise _NothingToConfirm()
+        data["location"] = {k: pending[k] for k in ("lat", "lon", "accuracy")}
         return next_step(data, Step.LOCATION)
 
-    return await _mutate(services, user_id, apply, steps={Step.LOCATION})
+    return await _answer_location_question(services, user_id, version, apply)
+
+
+async def reject_location(services: Services, user_id: int, version: int) -> DraftView:
+    """ "No, send another location": the far one is dropped; the location is asked again."""
+
+    def apply(data: dict[str, Any], step: Step) -> Step:
+        if data.pop(UNCONFIRMED_LOCATION, None) is None:
+            raise _NothingToConfirm()
+        return step
+
+    return await _answer_location_question(services, user_id, version, apply)
+
+
+class _NothingToConfirm(Exception):
+    """A "yes" or "no" on the current draft with no far location waiting: a forged press."""
+
+
+async def _answer_location_question(
+    services: Services, user_id: int, version: int, apply: Mutation
+) -> DraftView:
+    try:
+        return await _mutate(services, user_id, apply, version=version, steps={Step.LOCATION})
+    except _NothingToConfirm:
+        view = await current(services, user_id)
+        assert view is not None  # locked and found at the location step a moment ago
+        raise StaleButton(view) from None
 
 
 async def skip_location(services: Services, user_id: int) -> DraftView:
     def apply(data: dict[str, Any], step: Step) -> Step:
         data["location"] = None
+        data.pop(UNCONFIRMED_LOCATION, None)
         return next_step(data, Step.LOCATION)
 
     return await _mutate(services, user_id, apply, steps={Step.LOCATION})

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.catalog.deeplinks import commitment_payload
 from emulator import SimulatedUser
 from storage.db import Database
-from storage.models import Citizen
+from storage.models import Citizen, Report
 from tests.support.conversation import expect, reference_in
 
 
@@ -48,6 +48,16 @@ async def send_plain_report(citizen: SimulatedUser, **details: str) -> str:
     await reach_summary(citizen, **details)
     await citizen.press_button("✅ Send report")
     return reference_in(await expect(citizen, "Reference:"))
+
+
+async def send_from_summary(db: Database, citizen: SimulatedUser) -> Report:
+    """At the summary: press send; returns the report as stored."""
+    await citizen.press_button("✅ Send report")
+    reference = reference_in(await expect(citizen, "Reference:"))
+    async with db.read() as session:
+        report = await session.scalar(select(Report).where(Report.reference == reference))
+    assert report is not None
+    return report
 
 
 async def add_voice(
