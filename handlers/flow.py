@@ -30,6 +30,7 @@ from handlers.replies import (
     explain_draft_error,
     send_privacy_notice,
     send_prompt,
+    warn_if_daily_limit,
 )
 
 log = logging.getLogger(__name__)
@@ -292,6 +293,7 @@ async def on_consent(update: Update, context: BotContext) -> None:
         commitment_id = None
     await _remove_buttons(query.message)
     view, _resumed = await drafting.begin(context.services, user.id, user.id, commitment_id)
+    await warn_if_daily_limit(context, user.id, user.id)
     await send_prompt(context, user.id, view, prefix=_("Thank you. Let's start your report."))
 
 
