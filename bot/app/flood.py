@@ -11,7 +11,10 @@ lookup and a little arithmetic, takes no slot, no lock, no database row and no B
   but are dropped in the cool-down too.
 - The update that finds the bucket empty is the one answered (handlers/flood.py: "please slow
   down", in the citizen's language); every later update from that account is dropped unanswered
-  until the cool-down ends, then the account starts again with a full bucket.
+  until the cool-down ends, then the account starts again with a full bucket. So are the
+  account's updates admitted earlier but still waiting for their turn behind its lock: they are
+  the same flood, and answering each would have the bot send a burst into one chat, which
+  Telegram answers with 429s that hold back the bot's messages to everyone (bot/app/bot_api.py).
 - Button presses in the cool-down are dropped too, without answering them. Answering would cost
   one Bot API call per press, which is what a flood of forged presses wants from us; unanswered,
   the button's spinner stops by itself after a few seconds (Telegram's client gives up), and the
@@ -85,6 +88,13 @@ class FloodGate:
         sender.quiet_until = now + self._cooldown
         sender.slow_down_update = update_id
         return Verdict.SLOW_DOWN
+
+    def cooling_down(self, sender_id: int, update_id: int) -> bool:
+        """Whether the sender is in a cool-down that this update is not the answered one of."""
+        sender = self._senders.get(sender_id)
+        if sender is None or not sender.quiet_until or self._clock() >= sender.quiet_until:
+            return False
+        return sender.slow_down_update != update_id
 
     def is_slow_down(self, sender_id: int, update_id: int) -> bool:
         """Whether this update is the one to answer with "please slow down"."""

@@ -44,15 +44,24 @@ def ordering_key(update: object) -> int | None:
 _UNLIMITED = 2**31 - 1
 
 
-def flood_verdict(update: object, flood: FloodGate, unlimited_chat: int | None) -> Verdict:
-    """The flood limit's word on an update: only people's updates, not the staff group's."""
+def limited_sender(update: object, unlimited_chat: int | None) -> int | None:
+    """Whose allowance the update counts against: a person's, unless in the staff group."""
     if not isinstance(update, Update) or update.effective_user is None:
-        return Verdict.PASS
+        return None
     chat = update.effective_chat
     if unlimited_chat is not None and chat is not None and chat.id == unlimited_chat:
+        return None
+    return update.effective_user.id
+
+
+def flood_verdict(update: object, flood: FloodGate, unlimited_chat: int | None) -> Verdict:
+    """The flood limit's word on an update as it arrives."""
+    sender = limited_sender(update, unlimited_chat)
+    if sender is None:
         return Verdict.PASS
+    assert isinstance(update, Update)
     counts = update.message is not None or update.callback_query is not None
-    return flood.admit(update.effective_user.id, update.update_id, counts=counts)
+    return flood.admit(sender, update.update_id, counts=counts)
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -95,6 +104,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:
+                if self.flood is not None and self._outrun(update):
+                    if isinstance(coroutine, Coroutine):
+                        coroutine.close()
+                    return
                 await coroutine
         finally:
             # Forget the lock once nobody waits on it, so memory does not grow with users.
@@ -113,6 +126,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 update.effective_user.id,
             )
         return verdict is not Verdict.DROP
+
+    def _outrun(self, update: object) -> bool:
+        """Admitted, but its sender went over the limit while it waited for its turn: it is
+        part of the same flood, and dropped like what follows (all but the one answered)."""
+        assert self.flood is not None and isinstance(update, Update)
+        sender = limited_sender(update, self._unlimited_chat)
+        return sender is not None and self.flood.cooling_down(sender, update.update_id)
 
     async def initialize(self) -> None:
         return None
