@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -255,3 +257,34 @@ async def test_the_same_photo_twice_in_a_report_is_refused(harness: Harness) -> 
     await expect(citizen, "2 photos added")
     draft = await draft_of(harness, citizen)
     assert draft is not None and len(draft.data["photos"]) == 2
+
+
+async def test_one_persons_429_does_not_hold_back_the_others(harness: Harness) -> None:
+    """A flooder that made the bot answer it fast meets Telegram's limit on its own chat; the
+    429's wait is that chat's, not everyone's (bot/app/bot_api.py)."""
+    emulator = harness.emulator
+    emulator.limits.per_chat_burst = 1
+    emulator.limits.per_chat_per_second = 0.25  # a second message waits about 4 s
+    emulator.reset_rate_limits()
+    hurried, other = harness.user("en"), harness.user("en")
+    since = len(emulator.calls)
+    # Two messages at once: "I do not know the commitment..." and the privacy notice.
+    await hurried.send_command("start", "c_NOT-A-CODE")
+    await expect(hurried, "I do not know the commitment")
+    await _until_limited(emulator, since, hurried.id)
+    await other.send_command("help")
+    started = asyncio.get_running_loop().time()
+    await expect(other, "/report", timeout=10)
+    assert asyncio.get_running_loop().time() - started < 2.0, "served while the other waits"
+    await expect(hurried, "privacy", timeout=15)  # and nothing is lost
+
+
+async def _until_limited(emulator: Any, since: int, chat_id: int) -> None:
+    for _ in range(100):
+        if any(
+            c.status == 429 and str(c.params.get("chat_id")) == str(chat_id)
+            for c in emulator.calls[since:]
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the emulator did not answer 429")
