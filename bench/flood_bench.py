@@ -108,6 +108,37 @@ async def moderator_presses(
         latencies.append(time.perf_counter() - started)
 
 
+async def others_round(
+    emulator: BotApiEmulator,
+    card: BotMessage,
+    report_id: int,
+    first_newcomer: int,
+    newcomers: int,
+    moderator_times: int,
+    starts: list[float],
+    presses_answered: list[float],
+) -> None:
+    """New citizens' /start and a moderator's presses, at once; their latencies appended."""
+    people = [
+        emulator.add_user(first_newcomer + n, "Newcomer", language_code="en")
+        for n in range(newcomers)
+    ]
+    await asyncio.gather(
+        *(newcomer_start(person, starts) for person in people),
+        moderator_presses(
+            emulator.user(MODERATOR_ID), card, report_id, moderator_times, presses_answered
+        ),
+    )
+
+
+def others_summary(starts: list[float], presses_answered: list[float]) -> dict[str, Any]:
+    return {
+        "newcomers_start": latency_summary(starts),
+        "moderator_press": latency_summary(presses_answered),
+        "everyone": latency_summary(starts + presses_answered),
+    }
+
+
 async def phase(
     emulator: BotApiEmulator,
     card: BotMessage,
@@ -123,24 +154,20 @@ async def phase(
     if outsider is not None:
         approve = card_button(report_id, "ok")
         forged = [await outsider.send_callback(approve, message=card) for _ in range(presses)]
-    people = [
-        emulator.add_user(first_newcomer + n, "Newcomer", language_code="en")
-        for n in range(newcomers)
-    ]
     starts: list[float] = []
     presses_answered: list[float] = []
     started = time.perf_counter()
-    await asyncio.gather(
-        *(newcomer_start(person, starts) for person in people),
-        moderator_presses(
-            emulator.user(MODERATOR_ID), card, report_id, moderator_times, presses_answered
-        ),
+    await others_round(
+        emulator,
+        card,
+        report_id,
+        first_newcomer,
+        newcomers,
+        moderator_times,
+        starts,
+        presses_answered,
     )
-    result: dict[str, Any] = {
-        "newcomers_start": latency_summary(starts),
-        "moderator_press": latency_summary(presses_answered),
-        "everyone": latency_summary(starts + presses_answered),
-    }
+    result = others_summary(starts, presses_answered)
     if outsider is not None:
         for query_id in forged:
             await outsider.wait_for_callback_answer(query_id, timeout=120)
@@ -183,22 +210,17 @@ async def rounds_of_others(
         delay = started + r * spacing - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        people = [
-            emulator.add_user(first_newcomer + r * newcomers + n, "Newcomer", language_code="en")
-            for n in range(newcomers)
-        ]
-        await asyncio.gather(
-            *(newcomer_start(person, starts) for person in people),
-            moderator_presses(
-                emulator.user(MODERATOR_ID), card, report_id, moderator_times, presses_answered
-            ),
+        await others_round(
+            emulator,
+            card,
+            report_id,
+            first_newcomer + r * newcomers,
+            newcomers,
+            moderator_times,
+            starts,
+            presses_answered,
         )
-    return {
-        "rounds": rounds,
-        "newcomers_start": latency_summary(starts),
-        "moderator_press": latency_summary(presses_answered),
-        "everyone": latency_summary(starts + presses_answered),
-    }
+    return {"rounds": rounds, **others_summary(starts, presses_answered)}
 
 
 async def replies_until_quiet(user: SimulatedUser, quiet: float) -> list[BotMessage]:

@@ -1,5 +1,6 @@
 """Limits on abuse (issue 13, item 6), each with a polite answer and nothing lost: reports a day
-(REPORTS_PER_DAY), messages a minute (the flood limit) and the same photo twice in one report."""
+(REPORTS_PER_DAY) and messages a minute (the flood limit). The same photo twice in one report:
+tests/test_flow_polish.py test_the_same_photo_twice_is_refused."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from bot.i18n.translate import set_locale
 from emulator import BotMessage, SimulatedUser
 from storage.models import Citizen, Report
 from tests.support.clock import Clock
-from tests.support.conversation import expect, png_image, text_of
+from tests.support.conversation import expect, text_of
 from tests.support.flows import open_report
 from tests.support.harness import Harness
-from tests.test_report_errors import draft_of, reach_photos
+from tests.test_report_errors import draft_of
 
 SLOW_DOWN = "You are sending messages very fast"
 # Ten reports take some sixty messages and presses: more than a person's flood limit allows in
@@ -237,26 +238,6 @@ async def test_a_flood_of_presses_gets_one_answer_that_says_why(harness: Harness
     assert told.text is not None and told.text.startswith(SLOW_DOWN)
     assert told.show_alert
     assert not any(SLOW_DOWN in text_of(m) for m in presser.messages)
-
-
-# --- the same photo twice ------------------------------------------------------------------
-
-
-async def test_the_same_photo_twice_in_a_report_is_refused(harness: Harness) -> None:
-    citizen = harness.user("en")
-    await reach_photos(citizen)
-    photo = png_image((12, 34, 56))
-    await citizen.send_photo(photo)
-    await expect(citizen, "1 photo added")
-    await citizen.send_photo(photo)
-    await expect(citizen, "You already added this photo.")
-    # The same picture sent as a file: the same once cleaned, refused too.
-    await citizen.send_document(photo, "same.png", "image/png")
-    await expect(citizen, "You already added this photo.")
-    await citizen.send_photo(png_image((12, 34, 57)))
-    await expect(citizen, "2 photos added")
-    draft = await draft_of(harness, citizen)
-    assert draft is not None and len(draft.data["photos"]) == 2
 
 
 async def test_one_persons_429_does_not_hold_back_the_others(harness: Harness) -> None:
