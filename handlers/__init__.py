@@ -15,7 +15,17 @@ from telegram.ext import (
 from bot.app.application import AppType
 from bot.channels.buttons import Prefix, pattern
 from bot.core.services import services_of
-from handlers import commands, digests, flow, language, moderation, mydata, officials, scope
+from handlers import (
+    commands,
+    digests,
+    flood,
+    flow,
+    language,
+    moderation,
+    mydata,
+    officials,
+    scope,
+)
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -27,6 +37,8 @@ IMAGE_DOCUMENT = filters.Document.IMAGE
 
 
 def register_handlers(application: AppType) -> None:
+    # The one answer to an account over the flood limit (bot/app/flood.py), before anything else.
+    application.add_handler(TypeHandler(Update, flood.slow_down), group=-2)
     application.add_handler(TypeHandler(Update, resolve_locale), group=-1)
     command_handlers = {
         "start": commands.start,

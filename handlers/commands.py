@@ -28,6 +28,7 @@ from handlers.replies import (
     explain_draft_error,
     send_privacy_notice,
     send_prompt,
+    warn_if_daily_limit,
 )
 from handlers.safe_edit import Edit, edit_text
 
@@ -108,6 +109,7 @@ async def begin_report(
                 "You have a report in progress; let's continue it. To start over, send /cancel first."
             ),
         )
+    await warn_if_daily_limit(context, chat.id, user.id)
     await send_prompt(context, chat.id, view)
 
 

@@ -31,6 +31,7 @@ from handlers.replies import (
     outside_region_text,
     send_privacy_notice,
     send_prompt,
+    warn_if_daily_limit,
 )
 
 log = logging.getLogger(__name__)
@@ -321,6 +322,7 @@ async def on_consent(update: Update, context: BotContext) -> None:
     except drafting.SenderBlocked as blocked:  # an old notice's "I agree", pressed again
         await explain_draft_error(context, user.id, blocked)
         return
+    await warn_if_daily_limit(context, user.id, user.id)
     await send_prompt(context, user.id, view, prefix=_("Thank you. Let's start your report."))
 
 

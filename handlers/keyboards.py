@@ -167,6 +167,10 @@ def photos_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     )
 
 
+def send_label() -> str:
+    return _("✅ Send report")
+
+
 def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
     def edit(label: str, step: Step) -> InlineKeyboardButton:
         return InlineKeyboardButton(
@@ -175,11 +179,7 @@ def summary_keyboard(view: DraftView) -> InlineKeyboardMarkup:
 
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    _("✅ Send report"), callback_data=draft_button(view.version, "ok")
-                )
-            ],
+            [InlineKeyboardButton(send_label(), callback_data=draft_button(view.version, "ok"))],
             [edit(_("✏️ Commitment"), Step.COMMITMENT), edit(_("✏️ Kind"), Step.KIND)],
             [edit(_("✏️ Description"), Step.DESCRIPTION), edit(_("✏️ Location"), Step.LOCATION)],
             [edit(_("✏️ Photos"), Step.PHOTOS)],

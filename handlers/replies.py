@@ -10,9 +10,9 @@ from telegram.error import BadRequest
 
 from bot.citizens import blocking
 from bot.core.services import BotContext
-from bot.i18n.formatting import format_number
+from bot.i18n.formatting import format_datetime, format_number
 from bot.i18n.translate import _, ngettext
-from bot.reports import drafting
+from bot.reports import daily_limit, drafting
 from bot.reports.drafting import MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView
 from handlers import keyboards
 from handlers.prompts import discard_question, privacy_notice, prompt_for, step_hint
@@ -20,10 +20,12 @@ from handlers.prompts import discard_question, privacy_notice, prompt_for, step_
 log = logging.getLogger(__name__)
 
 
-async def answer_callback(query: CallbackQuery, text: str | None = None) -> None:
+async def answer_callback(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
     """Stop the button's spinner; a repeated delivery of the same press is answered already."""
     try:
-        await query.answer(text)
+        await query.answer(text, show_alert=show_alert)
     except BadRequest:
         log.debug("callback query %s was already answered", query.id)
 
@@ -86,6 +88,40 @@ def outside_region_text(context: BotContext) -> str:
     return _(
         "This location is outside the area this service covers. Please send a location inside it."
     )
+
+
+def _limit_reached(context: BotContext, reached: daily_limit.DailyLimit, *, at_send: bool) -> str:
+    """REPORTS_PER_DAY reached: said when a report starts (a warning) and at Send (a refusal)."""
+    when = format_datetime(reached.again_at, context.services.settings.timezone)
+    n = reached.limit
+    if at_send:
+        # Translators: {n} is REPORTS_PER_DAY (10); {when} a date and time, e.g. "Dec 4, 2026,
+        # 3:30 PM"; {send} the summary's button.
+        text = ngettext(
+            "You can send {n} report in 24 hours, and you have sent it. Your report is kept: "
+            "you can send it from {when} with «{send}», or send /report then to see it again.",
+            "You can send {n} reports in 24 hours, and you have sent them. Your report is kept: "
+            "you can send it from {when} with «{send}», or send /report then to see it again.",
+            n,
+        )
+    else:
+        # Translators: said when a citizen at the day's limit starts a report; {n}, {when} as
+        # in "You can send {n} reports in 24 hours... Your report is kept".
+        text = ngettext(
+            "You can send {n} report in 24 hours, and you have sent it. You can write this one "
+            "now: I will keep it, and you can send it from {when}.",
+            "You can send {n} reports in 24 hours, and you have sent them. You can write this one "
+            "now: I will keep it, and you can send it from {when}.",
+            n,
+        )
+    return text.format(n=format_number(n), when=escape(when), send=escape(keyboards.send_label()))
+
+
+async def warn_if_daily_limit(context: BotContext, chat_id: int, user_id: int) -> None:
+    """When a report starts (or resumes): tell a citizen at REPORTS_PER_DAY when it can go."""
+    reached = await daily_limit.reached(context.services, user_id)
+    if reached is not None:
+        await context.bot.send_message(chat_id, _limit_reached(context, reached, at_send=False))
 
 
 async def explain_draft_error(
@@ -163,6 +199,8 @@ async def explain_draft_error(
                 ).format(n=MAX_PHOTOS, done=escape(keyboards.photos_done_label())),
                 reply_markup=keyboards.photos_keyboard(view),
             )
+        case drafting.DailyLimitReached(reached=reached):
+            await send(chat_id, _limit_reached(context, reached, at_send=True))
         case drafting.DuplicatePhoto():
             await send(chat_id, _("You already added this photo."))
         case drafting.CannotSupport(reason=reason, reference=reference, view=view):

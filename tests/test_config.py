@@ -60,6 +60,8 @@ def test_file_url_follows_api_base() -> None:
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
         ("WEBHOOK_PORT", "99999", "WEBHOOK_PORT"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
+        ("REPORTS_PER_DAY", "-3", "expected reports from 1 to 1000"),
+        ("REPORTS_PER_DAY", "ten", "expected reports from 1 to 1000"),
     ],
 )
 def test_invalid_values_name_the_variable(name: str, value: str, expected: str) -> None:
@@ -124,6 +126,9 @@ BAD_VALUES = {
     "FIX_CHECK_DAYS": "many",
     "DRAFT_RETENTION_DAYS": "-1",
     "REJECTED_RETENTION_DAYS": "1.5",
+    "REPORTS_PER_DAY": "0",
+    "FLOOD_MESSAGES_PER_MINUTE": "lots",
+    "FLOOD_COOLDOWN_SECONDS": "1.5",
     "BOT_USERNAME": "@x",
     "LOG_LEVEL": "loud",
     "TELEGRAM_MAX_MESSAGES_PER_SECOND": "-1",
@@ -161,6 +166,8 @@ def test_empty_environment_gives_the_declared_defaults(tmp_path: Path) -> None:
     assert settings.max_messages_per_second == 30.0 and settings.webhook_port == 8443
     assert settings.webhook_listen == settings.web_listen == "127.0.0.1"
     assert settings.smtp_starttls and not settings.smtp_tls and settings.web_port is None
+    assert settings.reports_per_day == 10 and settings.flood_messages_per_minute == 30
+    assert settings.flood_cooldown_seconds == 60
     assert settings.staff_locale == "en"
 
 

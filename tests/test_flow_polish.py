@@ -192,6 +192,9 @@ async def test_the_same_photo_twice_is_refused(harness: Harness) -> None:
     await expect(citizen, "1 photo added")
     await citizen.send_photo(photo)
     await expect(citizen, "You already added this photo.")
+    # The same picture sent as a file: the same once cleaned, refused too.
+    await citizen.send_document(photo, "same.png", "image/png")
+    await expect(citizen, "You already added this photo.")
     await citizen.send_photo(png_image((91, 90, 90)))
     await expect(citizen, "2 photos added")
     assert await photos_in_draft(harness, citizen) == 2

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.app.bot_api import BotApiLimiter, BotApiRequest
+from bot.app.flood import FloodGate
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.core.services import BotContext, Services
 
@@ -32,6 +33,15 @@ def build_application(
 ) -> AppType:
     """Build the Application; handlers are passed in because bot/ must not import handlers/."""
     settings = services.settings
+    # On the services' clock (read at each update, so a test can move it).
+    flood = FloodGate(
+        settings.flood_messages_per_minute,
+        settings.flood_cooldown_seconds,
+        clock=lambda: services.clock().timestamp(),
+    )
+    processor = PerUserUpdateProcessor(
+        MAX_CONCURRENT_UPDATES, flood=flood, unlimited_chat=settings.moderator_chat_id
+    )
     application = (
         Application.builder()
         .token(token)
@@ -46,7 +56,7 @@ def build_application(
         # Paces sending, waits out Telegram's 429 answers (retry_after) instead of losing the
         # message, and retries transient faults without sending a message twice (bot_api.py).
         .rate_limiter(rate_limiter(settings.max_messages_per_second))
-        .concurrent_updates(PerUserUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(processor)
         .context_types(ContextTypes(context=BotContext))
         .request(BotApiRequest(connection_pool_size=64, pool_timeout=30.0))
         .get_updates_request(BotApiRequest(connection_pool_size=2))

@@ -10,6 +10,8 @@ its own schedule (bot/outbox/dispatcher.py):
 
 - 429 Too Many Requests: wait exactly retry_after, holding back the bot's other paced calls
   meanwhile, then try again (up to MAX_RETRY_AFTER times; the outbox's sends too, as before).
+  A 429 on a person's private chat is that chat's own limit (the overall rate is paced below
+  Telegram's): only that call waits, the others go on.
 - Telegram certainly did not carry the request out: a 5xx answer, no connection (refused, DNS,
   connect timeout), or no free connection in our pool (pool timeout). Tried again up to
   TRANSIENT_RETRIES times, after a jittered exponential backoff (BACKOFF_SECONDS doubled each
@@ -235,6 +237,13 @@ class BotApiLimiter(AIORateLimiter):
                 limited += 1
                 wait = retry_after_seconds(error)
                 log.info("%s: 429, waiting %g s as Telegram asks", endpoint, wait)
+                if _private_chat(data):
+                    # Our own pacing keeps the bot under Telegram's overall rate, so a 429 on
+                    # a person's chat is that chat's limit (about a message a second): only this
+                    # call waits. Holding everyone back let one account that made the bot answer
+                    # it quickly slow everybody's replies (bench/flood_bench.py).
+                    await asyncio.sleep(wait)
+                    continue
                 self._retry_after_event.clear()  # hold back the other calls meanwhile
                 try:
                     await asyncio.sleep(wait)
@@ -247,6 +256,14 @@ class BotApiLimiter(AIORateLimiter):
                 failed += 1
                 log.info("%s failed (%s); trying again in %.2f s", endpoint, describe(error), delay)
                 await asyncio.sleep(delay)
+
+
+def _private_chat(data: dict[str, Any]) -> bool:
+    """Whether the call is addressed to one person's private chat (a positive chat id)."""
+    try:
+        return int(data.get("chat_id")) > 0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def is_paced(endpoint: str) -> bool:

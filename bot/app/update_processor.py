@@ -8,16 +8,25 @@ An update takes its user's lock first and only then one of the global slots (at 
 max_concurrent_updates run at once). The other way round, one account that sends hundreds of
 updates would fill every slot with updates that merely wait for their turn, and nobody else
 would be served: now a busy account holds at most one slot, however long its queue.
+
+Before either, the flood limit (bot/app/flood.py) looks at the update: an account over
+FLOOD_MESSAGES_PER_MINUTE has its updates dropped here, as they arrive, at the cost of a dict
+lookup; they never queue behind the account's lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.app.flood import FloodGate, Verdict
+
+log = logging.getLogger(__name__)
 
 
 def ordering_key(update: object) -> int | None:
@@ -35,8 +44,36 @@ def ordering_key(update: object) -> int | None:
 _UNLIMITED = 2**31 - 1
 
 
+def limited_sender(update: object, unlimited_chat: int | None) -> int | None:
+    """Whose allowance the update counts against: a person's, unless in the staff group."""
+    if not isinstance(update, Update) or update.effective_user is None:
+        return None
+    chat = update.effective_chat
+    if unlimited_chat is not None and chat is not None and chat.id == unlimited_chat:
+        return None
+    return update.effective_user.id
+
+
+def flood_verdict(update: object, flood: FloodGate, unlimited_chat: int | None) -> Verdict:
+    """The flood limit's word on an update as it arrives."""
+    sender = limited_sender(update, unlimited_chat)
+    if sender is None:
+        return Verdict.PASS
+    assert isinstance(update, Update)
+    counts = update.message is not None or update.callback_query is not None
+    return flood.admit(sender, update.update_id, counts=counts)
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        *,
+        flood: FloodGate | None = None,
+        unlimited_chat: int | None = None,
+    ) -> None:
+        self.flood = flood
+        self._unlimited_chat = unlimited_chat
         self._limit = max_concurrent_updates  # read by the base class's __init__
         super().__init__(max_concurrent_updates)
         # The base class sized its semaphore by max_concurrent_updates: widen it.
@@ -54,6 +91,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return self._limit - self._slots._value
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.flood is not None and not self._admitted(update):
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # never started: no handler, no query
+            return
         key = ordering_key(update)
         if key is None:
             async with self._slots:
@@ -63,6 +104,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock, self._slots:
+                if self.flood is not None and self._outrun(update):
+                    if isinstance(coroutine, Coroutine):
+                        coroutine.close()
+                    return
                 await coroutine
         finally:
             # Forget the lock once nobody waits on it, so memory does not grow with users.
@@ -71,8 +116,32 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._waiting[key]
                 del self._locks[key]
 
+    def _admitted(self, update: object) -> bool:
+        assert self.flood is not None
+        verdict = flood_verdict(update, self.flood, self._unlimited_chat)
+        if verdict is Verdict.SLOW_DOWN:
+            assert isinstance(update, Update) and update.effective_user is not None
+            log.info(
+                "user %s sent more than the flood limit allows: ignored for a while",
+                update.effective_user.id,
+            )
+        return verdict is not Verdict.DROP
+
+    def _outrun(self, update: object) -> bool:
+        """Admitted, but its sender went over the limit while it waited for its turn: it is
+        part of the same flood, and dropped like what follows (all but the one answered)."""
+        assert self.flood is not None and isinstance(update, Update)
+        sender = limited_sender(update, self._unlimited_chat)
+        return sender is not None and self.flood.cooling_down(sender, update.update_id)
+
     async def initialize(self) -> None:
         return None
 
     async def shutdown(self) -> None:
         return None
+
+
+def flood_gate(application: Application[Any, Any, Any, Any, Any, Any]) -> FloodGate | None:
+    """The application's flood limit, for the handler that answers "please slow down"."""
+    processor = application.update_processor
+    return processor.flood if isinstance(processor, PerUserUpdateProcessor) else None

@@ -152,6 +152,19 @@ def _parse_recipients(raw: str) -> int:
     return count
 
 
+def _parse_count(upper: int, what: str) -> Callable[[str], int]:
+    """A whole number from 1 to `upper` (a limit, a count of seconds)."""
+    expected = f"{what} from 1 to {upper}"
+
+    def parse(raw: str) -> int:
+        value = _number(raw, int, expected)
+        if not 1 <= value <= upper:
+            raise ValueError(f"expected {expected}, got {raw!r}")
+        return int(value)
+
+    return parse
+
+
 def _parse_port(raw: str) -> int:
     port = int(_number(raw, int, "a port number 1..65535"))
     if not 1 <= port <= 65535:
@@ -308,6 +321,27 @@ class Settings:
         "days after rejection when a report's text, photos and voice note are deleted (0: never)",
         _parse_retention_days,
         default=90,
+    )
+    # Limits on abuse (issue 13): reports one citizen can send in any 24 hours (the draft of one
+    # more is kept until then), and messages and button presses one account can send a minute
+    # before a cool-down in which the bot ignores it (bot/app/flood.py).
+    reports_per_day: int = setting(
+        "REPORTS_PER_DAY",
+        "reports one citizen can send in 24 hours",
+        _parse_count(1000, "reports"),
+        default=10,
+    )
+    flood_messages_per_minute: int = setting(
+        "FLOOD_MESSAGES_PER_MINUTE",
+        "messages and button presses a minute one account can send before its cool-down",
+        _parse_count(10_000, "messages"),
+        default=30,
+    )
+    flood_cooldown_seconds: int = setting(
+        "FLOOD_COOLDOWN_SECONDS",
+        "seconds the bot ignores an account that went over FLOOD_MESSAGES_PER_MINUTE",
+        _parse_count(86_400, "seconds"),
+        default=60,
     )
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = setting(

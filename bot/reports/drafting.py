@@ -21,7 +21,7 @@ from bot.catalog.commitments import distance_if_far_from
 from bot.catalog.geo import valid_coordinates
 from bot.core.services import Services
 from bot.i18n.translate import N_
-from bot.reports import moderation
+from bot.reports import daily_limit, moderation
 from bot.reports.duplicates import NearbyReport, nearby_open_reports
 from bot.reports.effects import carry_out
 from bot.reports.lifecycle import Status, record_creation
@@ -225,6 +225,14 @@ class DuplicatePhoto(DraftError):
 
 class UnknownCommitment(DraftError):
     pass
+
+
+class DailyLimitReached(DraftError):
+    """REPORTS_PER_DAY sent in the last 24 hours: nothing was sent, the draft is kept as it is."""
+
+    def __init__(self, reached: daily_limit.DailyLimit) -> None:
+        super().__init__(reached.sent)
+        self.reached = reached
 
 
 class SupportRefusal(StrEnum):
@@ -585,6 +593,9 @@ async def confirm(services: Services, user_id: int, version: int, language: str)
         view = _view(draft)
         if not _complete(view.data):
             raise Incomplete(view)
+        reached = await daily_limit.reached_in(session, services, citizen.id)
+        if reached is not None:
+            raise DailyLimitReached(reached)
         commitment = await commitment_queries.by_id(session, view.data["commitment_id"])
         if commitment is None:
             raise UnknownCommitment()
