@@ -15,7 +15,7 @@ from telegram.ext import (
 from bot.app.application import AppType
 from bot.channels.buttons import Prefix, pattern
 from bot.core.services import services_of
-from handlers import commands, digests, flow, language, moderation, officials, scope
+from handlers import commands, digests, flow, forget, language, moderation, officials, scope
 from handlers.errors import on_error
 from handlers.locale import resolve_locale
 
@@ -38,6 +38,7 @@ def register_handlers(application: AppType) -> None:
         "status": commands.status,
         "language": language.language_command,
         "digest": digests.digest_command,
+        "forget": forget.forget_command,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
@@ -56,6 +57,7 @@ def register_handlers(application: AppType) -> None:
         (scope.STAFF, moderation.on_card_button, (Prefix.CARD,)),
         (scope.PERSONAL, officials.on_answer_button, (Prefix.ANSWER,)),
         (scope.PERSONAL, officials.on_fix_button, (Prefix.FIX,)),
+        (scope.PERSONAL, forget.on_forget_button, (Prefix.FORGET,)),
     ]
     for where, on_press, prefixes in buttons:
         application.add_handler(

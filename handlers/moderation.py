@@ -312,4 +312,8 @@ def _error_text(error: moderation.ModerationError) -> str:
             )
         case moderation.UnknownReason():
             return _("This button is no longer valid.")
+        case moderation.AuthorErased(reference=reference):
+            return _(
+                "The author of {reference} has erased their data, so they cannot be asked."
+            ).format(reference=reference)
     return _("That did not work; please try again.")

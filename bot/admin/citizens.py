@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
+from bot.admin import citizen_forget
+
 # Each module has register(actions) adding one `citizens ACTION` subcommand.
-ACTION_MODULES: tuple[ModuleType, ...] = ()
+ACTION_MODULES: tuple[ModuleType, ...] = (citizen_forget,)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

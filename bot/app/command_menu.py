@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # (command, description). Descriptions are translated per language when the menu is set.
 CITIZEN_COMMANDS: tuple[tuple[str, str], ...] = (
-    # Translators: this and the next five are shown in Telegram's command menu (3 to 256
+    # Translators: this and the next six are shown in Telegram's command menu (3 to 256
     # characters each).
     ("report", N_("Report on a public commitment")),
     ("myreports", N_("Your reports and their status")),
@@ -22,6 +22,7 @@ CITIZEN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("cancel", N_("Stop the report you are writing")),
     ("help", N_("How this bot works")),
     ("language", N_("Choose your language")),
+    ("forget", N_("Erase your data from this bot")),
 )
 
 

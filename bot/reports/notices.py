@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.queue import Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
+from storage.queries.erasure import ERASED_CITIZEN_ID
 
 
 async def queue_status_notices(
@@ -30,6 +31,8 @@ async def queue_status_notices(
     if supporters:
         followers = [report.citizen_id, *await queries.supporter_citizen_ids(session, report.id)]
     for citizen_id in dict.fromkeys(followers):
+        if citizen_id == ERASED_CITIZEN_ID:
+            continue  # an author who erased their data is told nothing any more
         payload = {
             "report_id": report.id,
             "citizen_id": citizen_id,

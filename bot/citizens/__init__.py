@@ -1,0 +1,1 @@
+"""Citizens' rights: their data, erasure, limits."""
