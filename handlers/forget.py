@@ -42,7 +42,10 @@ def choice_text() -> str:
                 "deleted, and the moderators and the agency are told it was withdrawn. Reports "
                 "already merged into another one stay there, with no name."
             ),
-            _("Your support (“me too”) for other reports still counts, with no name."),
+            _(
+                "Your support (“me too”) for other reports still counts, with no name. Neither "
+                "choice can be undone; I ask once more before erasing."
+            ),
         ]
     )
 
