@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from bot.app.cli import main
-from bot.catalog.deeplinks import commitment_payload
 from bot.channels.buttons import forget_button
 from bot.reports import moderation
 from bot.reports.lifecycle import Actor, ActorKind, Status
@@ -45,6 +44,7 @@ from tests.support.agency_channels import (
     submit,
 )
 from tests.support.conversation import expect, jpeg_with_gps, reference_in, text_of
+from tests.support.flows import describe_another
 from tests.support.harness import Harness
 from tests.support.public_side import ELSEWHERE, EXACT, Civic, agency_answers
 
@@ -96,12 +96,7 @@ async def another_report(
     citizen: SimulatedUser, where: tuple[float, float], text: str, *, send: bool = True
 ) -> str | None:
     """A citizen who already agreed to the privacy notice starts (and sends) another report."""
-    await citizen.send_command("start", commitment_payload("KAD-RD-017"))
-    await expect(citizen, "What kind of feedback")
-    await citizen.press_button("⚠️ A problem")
-    await expect(citizen, "Describe what you see")
-    await citizen.send_text(text)
-    await expect(citizen, "Where is it?")
+    await describe_another(citizen, text)
     if not send:
         return None
     await citizen.send_location(*where)
@@ -113,12 +108,7 @@ async def another_report(
 
 
 async def support(citizen: SimulatedUser, reference: str, near: tuple[float, float]) -> None:
-    await citizen.send_command("start", commitment_payload("KAD-RD-017"))
-    await expect(citizen, "What kind of feedback")
-    await citizen.press_button("⚠️ A problem")
-    await expect(citizen, "Describe what you see")
-    await citizen.send_text("Water pours onto the road here every day.")
-    await expect(citizen, "Where is it?")
+    await describe_another(citizen, "Water pours onto the road here every day.")
     await citizen.send_location(*near)
     offer = await expect(citizen, "Someone already reported this here", timeout=10)
     await citizen.press_button(f"👍 Add my voice to {reference}", message=offer)
