@@ -484,3 +484,40 @@ async def test_citizens_forget_from_the_command_line(
     assert code == 2 and "USER_ID must be a positive whole number" in err
     for someone in (person, withdrawer):
         assert await database_mentions(harness, someone) == []
+
+
+async def test_moderators_after_the_author_erased_their_data(harness: Harness) -> None:
+    """A kept report under review: nobody to ask about it any more (said plainly), and merged
+    into another report it still counts there, as an anonymous voice."""
+    moderator, group = staff(harness)
+    person = harness.user("en", user_id=PERSON_ID, first_name=FIRST, username=USERNAME)
+    other = harness.user("en", first_name="Musa")
+    mine = await submit(harness, person)
+    theirs = await submit(harness, other, where=ELSEWHERE)
+    card = await expect(group, mine, "waiting for review", timeout=15)
+    await person.send_command("forget")
+    offer = await expect(person, "Erase your data")
+    await person.press_button(KEEP, message=offer)
+    confirm = await expect(person, "Are you sure?")
+    await person.press_button("Yes, erase me", message=confirm)
+    await expect(person, "Done: everything stored about you is erased.")
+
+    await moderator.press_button("❓ Ask the citizen", message=card)
+    prompt = await expect(group, "your question for the author")
+    await moderator.send_text("Which side of the road?", chat=group, reply_to=prompt)
+    refusal = await expect(group, "has erased their data")
+    assert text_of(refusal) == (
+        f"The author of {mine} has erased their data, so they cannot be asked."
+    )
+
+    ada = Actor(ActorKind.MODERATOR, moderator.id, "Ada")
+    await moderation.redact(
+        harness.services, await report_id(harness, mine), "The culvert is cracked.", ada
+    )
+    redacted = await expect(group, mine, "Public text", timeout=15)
+    assert "✏️ Redact" in redacted.buttons and "❓ Ask the citizen" not in redacted.buttons
+    await moderation.merge(harness.services, await report_id(harness, mine), theirs, ada)
+    assert await supporters_of(harness, theirs) == 1
+    redrawn = await expect(group, mine, "merged with another report", timeout=15)
+    assert not redrawn.buttons
+    assert await database_mentions(harness, person) == []
