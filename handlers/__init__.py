@@ -20,6 +20,7 @@ from handlers import (
     digests,
     flood,
     flow,
+    forget,
     language,
     moderation,
     mydata,
@@ -51,6 +52,7 @@ def register_handlers(application: AppType) -> None:
         "language": language.language_command,
         "digest": digests.digest_command,
         "mydata": mydata.mydata_command,
+        "forget": forget.forget_command,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE & NEW_MESSAGE))
@@ -69,6 +71,7 @@ def register_handlers(application: AppType) -> None:
         (scope.STAFF, moderation.on_card_button, (Prefix.CARD,)),
         (scope.PERSONAL, officials.on_answer_button, (Prefix.ANSWER,)),
         (scope.PERSONAL, officials.on_fix_button, (Prefix.FIX,)),
+        (scope.PERSONAL, forget.on_forget_button, (Prefix.FORGET,)),
     ]
     for where, on_press, prefixes in buttons:
         application.add_handler(

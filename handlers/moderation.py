@@ -356,4 +356,8 @@ def _error_text(error: moderation.ModerationError) -> str:
             return _("The sender of {reference} is not blocked.").format(reference=reference)
         case blocking.SenderGone():
             return _("The sender of this report erased their data; there is no one to block.")
+        case moderation.AuthorErased(reference=reference):
+            return _(
+                "The author of {reference} has erased their data, so they cannot be asked."
+            ).format(reference=reference)
     return _("That did not work; please try again.")

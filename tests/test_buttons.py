@@ -20,6 +20,7 @@ BUILT = {
     Prefix.LANGUAGE_MENU: b.language_menu_data(7),
     Prefix.LANGUAGE: b.language_data("fr", 7),
     Prefix.MY_REPORTS_PAGE: b.page_data(Prefix.MY_REPORTS_PAGE, 3),
+    Prefix.FORGET: b.forget_button(7, "ok", "keep"),
 }
 
 # Wire formats as they are in chats today: a change here strands every button already sent.
@@ -32,6 +33,7 @@ WIRE = {
     Prefix.LANGUAGE_MENU: "langs:7",
     Prefix.LANGUAGE: "lang:fr:7",
     Prefix.MY_REPORTS_PAGE: "mr:3",
+    Prefix.FORGET: "fg:7:ok:keep",
 }
 
 

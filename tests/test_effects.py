@@ -85,6 +85,14 @@ for _current in (S.PUBLISHED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.REOPENED):
             Kind.CARD_REFRESH: 1,
             **fix_check,
         }
+# The citizen withdraws (/forget): the card shows it; an agency that had the report hears.
+for _current, _following in ALLOWED.items():
+    if S.WITHDRAWN in _following:
+        EXPECTED[(_current, S.WITHDRAWN, C)] = (
+            {Kind.CARD_REFRESH: 1}
+            if _current in (S.DRAFT, S.PENDING_REVIEW)
+            else {Kind.CARD_REFRESH: 1, Kind.AGENCY_WEBHOOK: 1}
+        )
 
 EXPECTED_ACTIONS: dict[tuple[str, ActorKind], dict[Kind, int]] = {
     ("moved", M): {Kind.STATUS_NOTICE: 1, Kind.CARD_REFRESH: 1},

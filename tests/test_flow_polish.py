@@ -15,7 +15,7 @@ from bot.reports.lifecycle import Actor, ActorKind
 from emulator import SimulatedUser
 from storage.models import Commitment, Report, ReportEvent, ReportSupporter
 from tests.support.conversation import expect, png_image, reference_in, text_of
-from tests.support.flows import add_voice, open_report, reach_summary
+from tests.support.flows import add_voice, describe_another, open_report, reach_summary
 from tests.support.harness import Harness
 from tests.test_report_errors import draft_of, reach_photos
 
@@ -249,12 +249,7 @@ async def send_located_report(citizen: SimulatedUser, text: str) -> str:
 
 async def next_report_at_here(citizen: SimulatedUser, text: str) -> Any:
     """A further report at HERE, up to what follows "Location saved"; returns that message."""
-    await citizen.send_command("start", commitment_payload("KAD-RD-017"))
-    await expect(citizen, "What kind of feedback")
-    await citizen.press_button("⚠️ A problem")
-    await expect(citizen, "Describe what you see")
-    await citizen.send_text(text)
-    await expect(citizen, "Where is it?")
+    await describe_another(citizen, text)
     await citizen.send_location(*HERE)
     await expect(citizen, "Location saved")
     return await citizen.next_message()

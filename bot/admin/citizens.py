@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from types import ModuleType
 
-from bot.admin import citizen_block, citizen_export
+from bot.admin import citizen_block, citizen_export, citizen_forget
 
 # Each module has register(actions) adding one `citizens ACTION` subcommand.
-ACTION_MODULES: tuple[ModuleType, ...] = (citizen_export, citizen_block)
+ACTION_MODULES: tuple[ModuleType, ...] = (citizen_export, citizen_forget, citizen_block)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -23,6 +23,7 @@ CITIZEN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", N_("How this bot works")),
     ("language", N_("Choose your language")),
     ("mydata", N_("Everything stored about you")),
+    ("forget", N_("Erase your data from this bot")),
 )
 
 

@@ -10,6 +10,7 @@ One prefix per kind of button, all of them here:
     langs:<commitment id or 0>                open the language keyboard
     lang:<language>:<commitment id or 0>      choose a language
     mr:<page>                                 a page of /myreports
+    fg:<citizen id>:<action>[:<choice>]        /forget: keep|withdraw, ok:keep|ok:withdraw, no
 
 Handlers are registered with `pattern(prefix)`, so the prefix that builds a button is the prefix
 that routes it. Buttons already in chats keep working, so these formats only ever grow. Anyone can
@@ -45,6 +46,7 @@ class Prefix(StrEnum):
     LANGUAGE_MENU = "langs"
     LANGUAGE = "lang"
     MY_REPORTS_PAGE = "mr"
+    FORGET = "fg"
 
 
 def pattern(*prefixes: Prefix) -> str:
@@ -149,6 +151,19 @@ def parse_fix_button(data: str) -> ButtonData | None:
     return decode(Prefix.FIX, data, ButtonData)
 
 
+FORGET_CHOICES = ("keep", "withdraw")
+
+
+def forget_button(citizen_id: int, action: str, choice: str = "") -> str:
+    """/forget's buttons, for the citizen they were drawn for (a later registration of the same
+    person has another id, so an old message cannot erase it)."""
+    return encode(Prefix.FORGET, citizen_id, action, choice)
+
+
+def parse_forget_button(data: str) -> ButtonData | None:
+    return decode(Prefix.FORGET, data, ButtonData)
+
+
 # --- the privacy notice, the language menu, page turns -----------------------------------------
 
 
@@ -241,6 +256,7 @@ _SHAPES: dict[str, Shape] = {
     Prefix.LANGUAGE_MENU: _number_shape,
     Prefix.LANGUAGE: _language_shape,
     Prefix.MY_REPORTS_PAGE: _number_shape,
+    Prefix.FORGET: _keyed(Prefix.FORGET, actions=(*FORGET_CHOICES, "ok", "no")),
 }
 
 

@@ -22,12 +22,13 @@ from bot.reports.agency_delivery import ANSWERS
 from bot.reports.drafting import KIND_LABELS, Kind
 from bot.reports.duplicates import NearbyReport, nearby_open_reports
 from bot.reports.flags import Flag, find_flags, flag_label
-from bot.reports.lifecycle import Status, can_transition, status_label
+from bot.reports.lifecycle import FINAL, Status, can_transition, status_label
 from bot.reports.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
 from storage.queries import blocking as blocking_queries
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
+from storage.queries.erasure import ERASED_CITIZEN_ID
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,8 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
             return _("🚫 Rejected by {who}, {when}: {reason}").format(
                 who=who, when=when, reason=escape(reason)
             )
+        if event.to_status == Status.WITHDRAWN:
+            return _("↩️ Withdrawn by the citizen, who erased their data, {when}").format(when=when)
         if event.to_status == Status.DUPLICATE:
             return _("🔁 Merged into {reference} by {who}, {when}").format(
                 reference=note, who=who, when=when
@@ -258,13 +261,15 @@ def _card_markup(
         rows.append([button(_("✍️ Another reason: reply with it"), "bo")])
         rows.append([button(_("◀️ Back"), "bk")])
         return InlineKeyboardMarkup(rows)
+    erased = report.citizen_id == ERASED_CITIZEN_ID  # the author erased their data
     # The sender can be blocked from any card, a closed one too (a spammer's rejected report).
+    block_row: list[InlineKeyboardButton] = []
     if sender_blocked:
         block_row = [button(_("↩️ Unblock sender"), "ub")]
-    else:
+    elif not erased:
         block_row = [button(_("🚷 Block sender"), "bl")]
-    if status in (Status.REJECTED, Status.DUPLICATE):
-        return InlineKeyboardMarkup([block_row])
+    if status in FINAL:
+        return InlineKeyboardMarkup([block_row]) if block_row else None
     if menu == "reject" and status == Status.PENDING_REVIEW:
         rows = [[button(_(label), "rr", key)] for key, label in REJECT_REASONS.items()]
         rows.append([button(_("◀️ Back"), "bk")])
@@ -281,6 +286,10 @@ def _card_markup(
     if status == Status.PENDING_REVIEW:
         rows.append([button(_("✅ Approve"), "ok"), button(_("🚫 Reject"), "rj")])
     rows.append([button(_("🔁 Merge"), "mg"), button(_("📂 Move"), "mv")])
-    rows.append([button(_("✏️ Redact"), "rd"), button(_("❓ Ask the citizen"), "ask")])
-    rows.append(block_row)
+    if erased:  # nobody to ask
+        rows.append([button(_("✏️ Redact"), "rd")])
+    else:
+        rows.append([button(_("✏️ Redact"), "rd"), button(_("❓ Ask the citizen"), "ask")])
+    if block_row:
+        rows.append(block_row)
     return InlineKeyboardMarkup(rows)

@@ -28,6 +28,7 @@ from storage.db import Database
 from storage.models import Citizen
 from storage.queries import blocking as queries
 from storage.queries import moderation as moderation_queries
+from storage.queries.erasure import ERASED_CITIZEN_ID
 
 MAX_REASON = 500
 
@@ -107,6 +108,8 @@ async def _from_card(
         report = await moderation_queries.report_for_update(session, report_id)
         if report is None:
             raise ReportNotFound()
+        if report.citizen_id == ERASED_CITIZEN_ID:
+            raise SenderGone()  # the stand-in for everyone who erased their data
         citizen = await queries.citizen_for_update(session, report.citizen_id)
         if citizen is None:
             raise SenderGone()

@@ -35,6 +35,7 @@ from bot.reports.lifecycle import (
 from bot.reports.notices import queue_status_notices
 from storage.models import Report, ReportEvent
 from storage.queries import agencies as agency_queries
+from storage.queries.erasure import ERASED_CITIZEN_ID
 
 
 class Effect(StrEnum):
@@ -76,6 +77,21 @@ def _agency_answers() -> dict[tuple[Status, Status, ActorKind], frozenset[Effect
     return rows
 
 
+def _withdrawals() -> dict[tuple[Status, Status, ActorKind], frozenset[Effect]]:
+    """The citizen withdraws their reports as they erase their data (/forget, bot/citizens/):
+    the moderators' card shows it, and an agency that had the report hears through its own
+    system (officials and mailboxes get no message for any later status change either); the
+    citizen, erased, is told nothing, nor are supporters. A report under review never reached
+    the agency."""
+    rows: dict[tuple[Status, Status, ActorKind], frozenset[Effect]] = {}
+    for current, following in ALLOWED.items():
+        if S.WITHDRAWN in following:
+            reached_agency = current not in (S.DRAFT, S.PENDING_REVIEW)
+            effects = {E.REFRESH_CARD, E.AGENCY_WEBHOOK} if reached_agency else {E.REFRESH_CARD}
+            rows[(current, S.WITHDRAWN, CITIZEN)] = frozenset(effects)
+    return rows
+
+
 # (from, to, who acted) -> what follows. A transition missing here is a programming error.
 TRANSITIONS: Mapping[tuple[Status, Status, ActorKind], frozenset[Effect]] = {
     # A citizen confirms their draft.
@@ -105,6 +121,7 @@ TRANSITIONS: Mapping[tuple[Status, Status, ActorKind], frozenset[Effect]] = {
     (S.NO_ACTION, S.REOPENED, CITIZEN): frozenset(
         {E.TELL_FOLLOWERS, E.REFRESH_CARD, E.SEND_TO_AGENCY}
     ),
+    **_withdrawals(),
 }
 
 # (action, who acted) -> what follows, for events that keep the status.
@@ -291,6 +308,8 @@ async def _agency_webhook(change: _Change) -> None:
 
 
 async def _schedule_fix_check(change: _Change) -> None:
+    if change.report.citizen_id == ERASED_CITIZEN_ID:
+        return  # the author erased their data: nobody to ask
     event = change.event
     ask_at = event.created_at + timedelta(days=change.services.settings.fix_check_days)
     await enqueue(

@@ -29,6 +29,7 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
     NOT_RESPONSIBLE = "not_responsible"
     NO_ACTION = "no_action"
+    WITHDRAWN = "withdrawn"  # the citizen withdrew it when erasing their data (/forget)
 
 
 _AGENCY_ANSWERS = {
@@ -53,6 +54,12 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.REJECTED: frozenset(),
     Status.DUPLICATE: frozenset(),
     Status.NO_ACTION: frozenset({Status.REOPENED}),
+    Status.WITHDRAWN: frozenset(),
+}
+# A citizen who erases their data (/forget) may withdraw any report not yet closed for good.
+ALLOWED = {
+    status: following | {Status.WITHDRAWN} if following else following
+    for status, following in ALLOWED.items()
 }
 
 PUBLIC_OPEN = frozenset(
@@ -83,6 +90,7 @@ _LABELS = {
     Status.DUPLICATE: N_("merged with another report"),
     Status.NOT_RESPONSIBLE: N_("the agency says it is not responsible"),
     Status.NO_ACTION: N_("closed without action"),
+    Status.WITHDRAWN: N_("withdrawn by the citizen"),
 }
 
 

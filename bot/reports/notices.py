@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.queue import FAN_OUT, Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
+from storage.queries.erasure import ERASED_CITIZEN_ID
 
 
 async def queue_status_notices(
@@ -29,7 +30,8 @@ async def queue_status_notices(
     followers: Iterable[int] = [report.citizen_id]
     if supporters:
         followers = [report.citizen_id, *await queries.supporter_citizen_ids(session, report.id)]
-    recipients = list(dict.fromkeys(followers))
+    recipients = [c for c in dict.fromkeys(followers) if c != ERASED_CITIZEN_ID]
+    # (an author who erased their data is told nothing any more)
     for citizen_id in recipients:
         payload = {
             "report_id": report.id,

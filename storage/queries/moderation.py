@@ -196,15 +196,16 @@ async def questions_of(session: AsyncSession, report_id: int) -> Sequence[Report
 
 
 async def add_supporter(
-    session: AsyncSession, report_id: int, citizen_id: int, now: datetime
+    session: AsyncSession, report_id: int, citizen_id: int | None, now: datetime
 ) -> bool:
-    """True if the citizen was not a supporter yet."""
-    existing = await session.scalar(
+    """True if the citizen was not a supporter yet; None adds an anonymous support (the
+    author of a report merged into this one erased their data)."""
+    existing = citizen_id is not None and await session.scalar(
         select(ReportSupporter.id).where(
             ReportSupporter.report_id == report_id, ReportSupporter.citizen_id == citizen_id
         )
     )
-    if existing is not None:
+    if existing:
         return False
     session.add(ReportSupporter(report_id=report_id, citizen_id=citizen_id, created_at=now))
     await session.flush()
@@ -221,10 +222,13 @@ async def supporter_count(session: AsyncSession, report_id: int) -> int:
 
 
 async def supporter_citizen_ids(session: AsyncSession, report_id: int) -> list[int]:
+    """The supporters who can be told (anonymous supports, of erased citizens, cannot)."""
     rows = await session.scalars(
-        select(ReportSupporter.citizen_id).where(ReportSupporter.report_id == report_id)
+        select(ReportSupporter.citizen_id).where(
+            ReportSupporter.report_id == report_id, ReportSupporter.citizen_id.is_not(None)
+        )
     )
-    return list(rows.all())
+    return [citizen_id for citizen_id in rows.all() if citizen_id is not None]
 
 
 # --- the queue -------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from tests.support.geo import metres_between
 Cli = Callable[..., CliResult]
 PUBLIC = ["published", "acknowledged", "in_progress", "reopened", "resolved", "duplicate",
           "not_responsible", "no_action"]  # fmt: skip
-PRIVATE = ["draft", "pending_review", "rejected"]
+PRIVATE = ["draft", "pending_review", "rejected", "withdrawn"]
 CITIZEN_TELEGRAM_ID = 987654321
 
 

@@ -326,8 +326,16 @@ async def test_command_menu_in_every_language(harness: Harness) -> None:
     emulator = harness.emulator
     for locale in NATIVE_NAMES:
         menu = {c["command"]: c["description"] for c in emulator.commands(language_code=locale)}
-        commands = {"report", "myreports", "status", "cancel", "help", "language", "mydata"}
-        assert set(menu) == commands
+        assert set(menu) == {
+            "report",
+            "myreports",
+            "status",
+            "cancel",
+            "help",
+            "language",
+            "mydata",
+            "forget",
+        }
         assert menu["report"] == tr(locale, "Report on a public commitment")
         assert menu["language"] == tr(locale, "Choose your language")
     hausa = {c["command"]: c["description"] for c in emulator.commands(language_code="ha")}

@@ -27,6 +27,17 @@ async def open_report(
     return drawn
 
 
+async def describe_another(citizen: SimulatedUser, text: str, code: str = "KAD-RD-017") -> None:
+    """A citizen who already agreed to the privacy notice starts another report and describes
+    it: they are asked where it is."""
+    await citizen.send_command("start", commitment_payload(code))
+    await expect(citizen, "What kind of feedback")
+    await citizen.press_button("⚠️ A problem")
+    await expect(citizen, "Describe what you see")
+    await citizen.send_text(text)
+    await expect(citizen, "Where is it?")
+
+
 async def reach_summary(
     citizen: SimulatedUser,
     text: str = "The streetlights on the new road never worked.",
