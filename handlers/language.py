@@ -81,7 +81,12 @@ async def on_language_button(update: Update, context: BotContext) -> None:
         # Not agreed yet: nothing is stored. The notice again, in the chosen language; its
         # "I agree" carries the choice (and the commitment of a deep link, if any).
         set_locale(language)
-        await _show(query, context, privacy_notice(), consent_keyboard(commitment_id, language))
+        await _show(
+            query,
+            context,
+            privacy_notice(context.services.settings),
+            consent_keyboard(commitment_id, language),
+        )
         return
     await _show(
         query,

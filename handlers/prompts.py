@@ -12,6 +12,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRem
 from bot.catalog import commitments as catalog
 from bot.catalog.commitments import Page
 from bot.core.services import Services
+from bot.core.settings import Settings
 from bot.i18n.formatting import format_coordinates, format_distance, format_number
 from bot.i18n.translate import _, current_locale, ngettext
 from bot.reports.drafting import KIND_LABELS, MAX_PHOTOS, MAX_TEXT, MIN_TEXT, DraftView, Kind, Step
@@ -20,19 +21,52 @@ from handlers import keyboards
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
-def privacy_notice() -> str:
+def privacy_notice(settings: Settings) -> str:
+    """What is stored and who sees it, the citizen's rights and the limits, before anything is
+    stored; the retention and daily limits as this deployment sets them."""
     # Translators: shown before anything is stored; keep the <b> tags and the line breaks.
-    return _(
-        "<b>Before you start: your privacy</b>\n\n"
-        "We store what you report (text, voice note, location, photos) and your Telegram user id, "
-        "so that we can tell you what happens to your report.\n"
-        "• Moderators check each report before it is published.\n"
-        "• Agencies and the public see the report, <b>never who you are</b>, unless you choose "
-        "to share it.\n"
-        "• Photo metadata (such as the GPS position inside a photo file) is removed.\n"
-        "• You can ask for your data to be exported or erased at any time.\n\n"
-        "Nothing about you is stored until you agree."
+    lines = [
+        _(
+            "<b>Before you start: your privacy</b>\n\n"
+            "We store what you report (text, voice note, location, photos) and your Telegram "
+            "user id, so that we can tell you what happens to your report.\n"
+            "• Moderators check each report before it is published.\n"
+            "• Agencies and the public see the report, <b>never who you are</b>. Public maps "
+            "and data show its place only roughly.\n"
+            "• Photo metadata (such as the GPS position inside a photo file) is removed.\n"
+            "• /mydata sends you everything stored about you; /forget erases it, at any time."
+        )
+    ]
+    if settings.draft_retention_days:
+        days = settings.draft_retention_days
+        lines.append(
+            ngettext(
+                "• A report you start and never send is deleted after {days} day.",
+                "• A report you start and never send is deleted after {days} days.",
+                days,
+            ).format(days=format_number(days))
+        )
+    if settings.rejected_retention_days:
+        days = settings.rejected_retention_days
+        lines.append(
+            ngettext(
+                "• If a report is not published, its text and photos are deleted after {days} day.",
+                "• If a report is not published, its text and photos are deleted after {days} "
+                "days.",
+                days,
+            ).format(days=format_number(days))
+        )
+    n = settings.reports_per_day
+    lines.append(
+        ngettext(
+            "• To keep the service fair, one account can send {n} report a day, and moderators "
+            "can stop accepting reports from an account that abuses it.",
+            "• To keep the service fair, one account can send {n} reports a day, and moderators "
+            "can stop accepting reports from an account that abuses it.",
+            n,
+        ).format(n=format_number(n))
     )
+    return "\n".join(lines) + "\n\n" + _("Nothing about you is stored until you agree.")
 
 
 def help_text(step: Step | None) -> str:
@@ -46,6 +80,8 @@ def help_text(step: Step | None) -> str:
         "/cancel: stop the report you are writing"
     )
     general += "\n" + _("/language: choose your language")
+    general += "\n" + _("/mydata: a copy of everything stored about you")
+    general += "\n" + _("/forget: erase your data (you choose what happens to your reports)")
     if step is None:
         return general
     return step_hint(step) + "\n\n" + general

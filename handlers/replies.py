@@ -49,7 +49,11 @@ async def ask_to_discard(context: BotContext, chat_id: int, view: DraftView) -> 
 async def send_privacy_notice(
     context: BotContext, chat_id: int, commitment_id: int | None, greeting: str | None = None
 ) -> None:
-    text = f"{greeting}\n\n{privacy_notice()}" if greeting else privacy_notice()
+    text = (
+        f"{greeting}\n\n{privacy_notice(context.services.settings)}"
+        if greeting
+        else privacy_notice(context.services.settings)
+    )
     await context.bot.send_message(
         chat_id, text, reply_markup=keyboards.consent_keyboard(commitment_id)
     )
