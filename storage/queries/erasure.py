@@ -32,6 +32,7 @@ from storage.models import (
     ReportQuestion,
     ReportSupporter,
 )
+from storage.queries.reports import CITIZEN_WORDS_CLEARED
 
 ERASED_CITIZEN_ID = 0
 ERASED_TELEGRAM_USER_ID = 0
@@ -77,11 +78,7 @@ async def clear_contents(session: AsyncSession, report_ids: Collection[int]) -> 
         update(Report)
         .where(Report.id.in_(ids))
         .values(
-            text=None,
-            public_text=None,
-            voice_file_id=None,
-            voice_file_unique_id=None,
-            voice_duration=None,
+            **CITIZEN_WORDS_CLEARED,
             latitude=None,
             longitude=None,
             accuracy_m=None,

@@ -11,6 +11,16 @@ from sqlalchemy.orm import selectinload
 
 from storage.models import Report, ReportEvent, ReportPhoto, ReportSupporter
 
+# A report's columns that hold what the citizen said (text as written and as redacted, the voice
+# note): cleared together by retention (storage/queries/retention.py) and erasure (erasure.py).
+CITIZEN_WORDS_CLEARED: dict[str, None] = {
+    "text": None,
+    "public_text": None,
+    "voice_file_id": None,
+    "voice_file_unique_id": None,
+    "voice_duration": None,
+}
+
 
 async def reference_exists(session: AsyncSession, reference: str) -> bool:
     found = await session.scalar(select(Report.id).where(Report.reference == reference))

@@ -18,6 +18,7 @@ from sqlalchemy import String, Text, cast, delete, exists, func, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Draft, MediaFile, Report, ReportEvent, ReportPhoto, ReportQuestion
+from storage.queries.reports import CITIZEN_WORDS_CLEARED
 
 REJECTED = "rejected"
 PURGED = "purged"  # the event recording that a report's content was deleted
@@ -165,14 +166,7 @@ async def clear_content(session: AsyncSession, report_ids: Collection[int], now:
     await session.execute(
         update(Report)
         .where(Report.id.in_(report_ids))
-        .values(
-            text=None,
-            public_text=None,
-            voice_file_id=None,
-            voice_file_unique_id=None,
-            voice_duration=None,
-            updated_at=now,
-        )
+        .values(**CITIZEN_WORDS_CLEARED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     await session.execute(
