@@ -50,6 +50,9 @@ from storage.queries import media
 from storage.queries import moderation as queries
 
 MAX_ALBUM = 10
+# How long a one-message card waits for Telegram's answer (PTB's default is 5 s): a slow answer
+# that comes late would otherwise be taken for a failure, and the retry would post a second card.
+CAPTION_CARD_READ_TIMEOUT = 60.0
 
 
 def citizen_locale(services: Services, citizen: Citizen) -> str:
@@ -330,7 +333,11 @@ async def _send_caption_card(
         return None  # deleted since: the text card says a photo is missing
     try:
         sent = await bot.send_photo(
-            chat_id, files[hashes[0]], caption=card.text, reply_markup=card.markup
+            chat_id,
+            files[hashes[0]],
+            caption=card.text,
+            reply_markup=card.markup,
+            read_timeout=CAPTION_CARD_READ_TIMEOUT,
         )
     except (RetryAfter, Forbidden):
         raise
