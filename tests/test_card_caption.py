@@ -233,3 +233,33 @@ async def test_a_photo_telegram_refuses_falls_back_to_the_text_card(harness: Har
     assert (await where_posted(harness, reference)).caption is False
     refused = [c for c in harness.emulator.calls if c.status == 400]
     assert [c.method for c in refused] == ["sendPhoto"]
+
+
+async def test_an_older_copy_of_a_caption_card_is_retired_by_editing_its_caption(
+    harness: Harness,
+) -> None:
+    """The connection drops after Telegram took the photo card (the window no bot can close):
+    the retry posts it again. A press on the older copy acts on the current one, and the old
+    photo's caption says it is out of date, without buttons (editMessageCaption: a photo has no
+    text to edit)."""
+    clock, group = await start_by_hand(harness)
+    moderator = harness.user("en", first_name="Ada")
+    group.add_member(moderator, "administrator")
+    reference = await send_report(harness.user("en"), location=None, photos=[png_image()])
+    harness.emulator.faults.set(rate=1.0, kinds={"drop_after"}, methods={"sendPhoto"}, limit=1)
+    row = await deliver_card(harness, clock)
+    harness.emulator.faults.clear()
+    assert (row.status, row.attempts) == ("sent", 2)
+    first, second = group.messages
+    assert first.kind == second.kind == "photo" and reference in text_of(first)
+    harness.runner.dispatcher.start()
+    query = await moderator.press_button("✅ Approve", message=first)
+    answer = await moderator.wait_for_callback_answer(query, timeout=10)
+    assert answer.text and "approved" in answer.text
+    assert await harness.emulator.state.calls_signal.wait_until(
+        lambda: "out of date" in text_of(first) and "Approved by Ada" in text_of(second), 15
+    )
+    assert first.buttons == [] and "Approved by Ada" in text_of(first)
+    assert "🔁 Merge" in second.buttons
+    assert calls(harness, "editMessageText", first.message_id) == 0
+    assert utf16_len(text_of(first)) <= 1024
