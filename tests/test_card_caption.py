@@ -11,29 +11,22 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from emulator import BotMessage, SimulatedGroup
+from emulator import BotMessage
 from emulator.htmltext import utf16_len
 from storage.models import ModerationCard, Report, ReportEvent
-from tests.support.clock import Clock
+from tests import test_moderation
 from tests.support.conversation import expect, has_metadata, jpeg_with_gps, png_image, text_of
 from tests.support.harness import Harness
-from tests.test_delivery_faults import deliver_card
+from tests.test_delivery_faults import deliver_card, start_by_hand
 from tests.test_moderation import STAFF_CHAT, Staff, send_report
 
 pytestmark = pytest.mark.both_databases
+staff = test_moderation.staff  # the staff group: Ada (admin), Bala (member)
 
 
 @pytest.fixture
 def harness_overrides() -> dict[str, Any]:
     return {"moderator_chat_id": STAFF_CHAT}
-
-
-@pytest.fixture
-def staff(harness: Harness) -> Staff:
-    ada = harness.user("en", first_name="Ada")
-    bala = harness.user("en", first_name="Bala")
-    group = harness.emulator.add_group(STAFF_CHAT, "staff", members=[bala], admins=[ada])
-    return Staff(group, ada, bala, harness.user("en", first_name="Mallory"))
 
 
 def calls(harness: Harness, method: str, message_id: int) -> int:
@@ -42,14 +35,6 @@ def calls(harness: Harness, method: str, message_id: int) -> int:
         for call in harness.emulator.calls
         if call.method == method and str(call.params.get("message_id")) == str(message_id)
     )
-
-
-async def start_by_hand(harness: Harness) -> tuple[Clock, SimulatedGroup]:
-    clock = Clock()
-    harness.services.clock = clock
-    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
-    await harness.runner.dispatcher.stop()  # driven by hand, with the clock
-    return clock, group
 
 
 async def caption_card(staff: Staff, reference: str) -> BotMessage:
@@ -206,7 +191,7 @@ async def test_a_slow_answer_to_the_card_does_not_post_it_twice(harness: Harness
     """Telegram takes the photo card but answers after 6 s, past PTB's 5 s default read
     timeout: the card waits for the answer instead of taking it for a failure, so there is one
     card, recorded as sent."""
-    clock, group = await start_by_hand(harness)
+    clock, group = await start_by_hand(harness, STAFF_CHAT)
     reference = await send_report(harness.user("en"), location=None, photos=[png_image()])
     harness.emulator.faults.set(
         rate=1.0, kinds={"slow"}, methods={"sendPhoto"}, limit=1, slow_seconds=6.0
@@ -223,7 +208,7 @@ async def test_a_photo_telegram_refuses_falls_back_to_the_text_card(harness: Har
     """The one photo is refused for good (400): the card goes as text, saying so."""
     from tests.test_delivery_faults import GREEN, panorama, report_with_media
 
-    clock, group = await start_by_hand(harness)
+    clock, group = await start_by_hand(harness, STAFF_CHAT)
     reference = await report_with_media(harness.user("en"), [panorama(GREEN)], voice=False)
     row = await deliver_card(harness, clock)
     assert row.status == "sent"
@@ -242,7 +227,7 @@ async def test_an_older_copy_of_a_caption_card_is_retired_by_editing_its_caption
     the retry posts it again. A press on the older copy acts on the current one, and the old
     photo's caption says it is out of date, without buttons (editMessageCaption: a photo has no
     text to edit)."""
-    clock, group = await start_by_hand(harness)
+    clock, group = await start_by_hand(harness, STAFF_CHAT)
     moderator = harness.user("en", first_name="Ada")
     group.add_member(moderator, "administrator")
     reference = await send_report(harness.user("en"), location=None, photos=[png_image()])
