@@ -248,3 +248,16 @@ async def test_an_older_copy_of_a_caption_card_is_retired_by_editing_its_caption
     assert "🔁 Merge" in second.buttons
     assert calls(harness, "editMessageText", first.message_id) == 0
     assert utf16_len(text_of(first)) <= 1024
+
+
+def test_a_card_that_cannot_be_shortened_enough_is_cut_as_plain_text() -> None:
+    """The last resort of the caption fitting: lines that no shortening brings under 1,024
+    (here a header of 1,500 characters) are cut as plain text, so no tag is cut in half."""
+    from bot.channels.cards import CAPTION_LIMIT, _fit_caption, visible_length
+
+    def draw(quote_limit: int | None) -> tuple[list[str], list[str]]:
+        return ["<b>" + "é&amp;📷" * 500 + "</b>"], ["✅ Approved by Ada"]
+
+    text = _fit_caption(draw, ["⚠️ note"])
+    assert visible_length(text) <= CAPTION_LIMIT and text.endswith("…")
+    assert "<" not in text and "&amp;" in text  # plain text, escaped for HTML
