@@ -17,7 +17,7 @@ from telegram import ForceReply, MaybeInaccessibleMessage, Message, Update, User
 from telegram.error import TelegramError
 
 from bot.channels.buttons import int_argument, parse_card_button
-from bot.channels.cards import build_card
+from bot.channels.cards import build_card, edit_card
 from bot.citizens import blocking
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_number
@@ -27,7 +27,7 @@ from bot.reports.flags import mask_personal_data
 from bot.reports.lifecycle import Actor, ActorKind, status_label
 from bot.roles.moderators import is_moderator
 from handlers.replies import answer_callback
-from handlers.safe_edit import edit_text
+from handlers.safe_edit import edit_caption, edit_text
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,8 @@ async def _current_card(
     if current is None:
         # Posted, but the bot died before it could record where: this copy is the card now,
         # so the outbox's retry redraws it instead of posting another.
-        await moderation.card_posted(services, report_id, *here)
+        caption = isinstance(pressed, Message) and bool(pressed.photo)
+        await moderation.card_posted(services, report_id, *here, caption=caption)
         return _CardPressed(*here, superseded=False)
     return _CardPressed(*current, superseded=current != here)
 
@@ -177,9 +178,7 @@ async def _show_menu(context: BotContext, card: _CardPressed, report_id: int, me
     if drawn is None or not card.message_id:
         return
     try:
-        await context.bot.edit_message_text(
-            drawn.text, chat_id=card.chat_id, message_id=card.message_id, reply_markup=drawn.markup
-        )
+        await edit_card(context.bot, card.chat_id, card.message_id, drawn)
     except TelegramError:
         log.debug("could not switch the card's menu", exc_info=True)
 
@@ -192,11 +191,16 @@ async def _retire_copy(
 ) -> None:
     """An older copy was pressed: it shows the report as it is now, without buttons, and says
     where the card is; the current card, redrawn, carries on."""
-    drawn = await build_card(context.services, report_id)
-    if drawn is None:
-        return
     with use_locale(context.services.settings.staff_locale):
         note = _("⤵️ This copy is out of date: the card was posted again, use the newer one.")
+    if isinstance(pressed, Message) and pressed.photo:  # a card that is a photo's caption
+        drawn = await build_card(context.services, report_id, caption=True, footer=f"\n{note}")
+        if drawn is not None:
+            await edit_caption(pressed, drawn.text)
+        return
+    drawn = await build_card(context.services, report_id, caption=False)
+    if drawn is None:
+        return
     await edit_text(pressed, f"{drawn.text}\n\n{note}")
 
 
@@ -307,7 +311,7 @@ async def queue(update: Update, context: BotContext) -> None:
         ).format(count=count, waited=waited),
     )
     for report_id in next_ids:
-        card = await build_card(services, report_id)
+        card = await build_card(services, report_id, caption=False)  # a copy in full, as text
         if card is None:
             continue
         posted = await context.bot.send_message(chat.id, card.text, reply_markup=card.markup)

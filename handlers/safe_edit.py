@@ -62,6 +62,21 @@ async def edit_text(
     return Edit.DONE
 
 
+async def edit_caption(
+    message: MaybeInaccessibleMessage | None,
+    caption: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Edit:
+    """Replace the caption (and buttons) of a photo the bot sent."""
+    if not isinstance(message, Message):
+        return Edit.GONE
+    try:
+        await message.edit_caption(caption, reply_markup=markup)
+    except (BadRequest, Forbidden) as error:
+        return _expected(error, message)
+    return Edit.DONE
+
+
 async def edit_buttons(
     message: MaybeInaccessibleMessage | None, markup: InlineKeyboardMarkup | None = None
 ) -> Edit:

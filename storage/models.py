@@ -355,6 +355,8 @@ class ModerationCard(Base):
     # Parts of the card Telegram refused for good: the card says so each time it is drawn.
     photos_lost: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     voice_lost: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The card is the caption of the report's one photo: edited with editMessageCaption.
+    caption: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModeratorPrompt(Base):

@@ -182,10 +182,12 @@ async def until(harness: Harness, condition: Callable[[], bool]) -> None:
     assert await harness.emulator.state.calls_signal.wait_until(condition, 15), "never happened"
 
 
-async def start_by_hand(harness: Harness) -> tuple[Clock, SimulatedGroup]:
+async def start_by_hand(
+    harness: Harness, chat_id: int = STAFF_CHAT
+) -> tuple[Clock, SimulatedGroup]:
     clock = Clock()
     harness.services.clock = clock
-    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    group = harness.emulator.add_group(chat_id, "staff", admins=[harness.user("en")])
     await harness.runner.dispatcher.stop()  # driven by hand, with the clock
     return clock, group
 

@@ -6,11 +6,13 @@ with the redacted public text shown when there is one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import MessageLimit
 
 from bot.catalog.commitments import title_of
 from bot.channels.buttons import answer_button, card_button
@@ -38,14 +40,56 @@ class Card:
     markup: InlineKeyboardMarkup | None
     photo_hashes: list[str]
     voice_file_id: str | None = None
+    caption: bool = False  # drawn to fit a photo's caption (the card posted is one)
+
+
+# Telegram's limit on a photo's caption: 1,024 characters of the text as read (tags removed,
+# entities decoded). Counted in UTF-16 code units, the stricter of the ways to count them.
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
+# Quoted texts on a caption card are shortened to these lengths, in turn, until it fits.
+_QUOTE_LIMITS = (None, 400, 200, 80)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(html: str) -> int:
+    """The length Telegram counts against a caption's limit: tags removed, entities decoded,
+    surrounding whitespace trimmed (as Telegram does), in UTF-16 code units."""
+    text = unescape(_TAG.sub("", html)).strip()
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fits_caption(html: str) -> bool:
+    return visible_length(html) <= CAPTION_LIMIT
+
+
+async def edit_card(bot: Bot, chat_id: int, message_id: int, card: Card) -> Message | bool:
+    """Redraw a posted card: the caption of its photo, or its text."""
+    if card.caption:
+        return await bot.edit_message_caption(
+            chat_id=chat_id, message_id=message_id, caption=card.text, reply_markup=card.markup
+        )
+    return await bot.edit_message_text(
+        card.text, chat_id=chat_id, message_id=message_id, reply_markup=card.markup
+    )
 
 
 def map_link(latitude: float, longitude: float) -> str:
     return f"https://www.openstreetmap.org/?mlat={latitude:.6f}&mlon={longitude:.6f}#map=18/{latitude:.6f}/{longitude:.6f}"
 
 
-async def build_card(services: Services, report_id: int, menu: str = "main") -> Card | None:
-    """The card as it should look now; `menu` picks the reject or merge sub-menu."""
+async def build_card(
+    services: Services,
+    report_id: int,
+    menu: str = "main",
+    *,
+    caption: bool | None = None,
+    footer: str | None = None,
+) -> Card | None:
+    """The card as it should look now; `menu` picks the reject or merge sub-menu.
+
+    A card posted as a photo's caption (or with caption=True) is drawn within Telegram's
+    1,024 characters: the latest events first kept, the earlier ones counted in one line, and
+    the quoted texts shortened if that is not enough. `footer` ends the card (a note)."""
     async with services.db.read() as session:
         report = await queries.report_with_details(session, report_id)
         if report is None:
@@ -63,20 +107,64 @@ async def build_card(services: Services, report_id: int, menu: str = "main") -> 
                 session, report.duplicate_of_id
             )
     candidates = await _duplicate_candidates(services, report)
+    as_caption = caption if caption is not None else (posted is not None and posted.caption)
     with use_locale(services.settings.staff_locale):
-        text = _card_text(services, report, supporters, history, questions, candidates)
+        tail = []
         if sender_blocked:
             # Only that the sender is blocked, never who they are.
-            text = f"{text}\n" + _(
-                "🚷 <b>Sender blocked:</b> no new reports are accepted from them."
-            )
+            tail.append(_("🚷 <b>Sender blocked:</b> no new reports are accepted from them."))
         if posted is not None:
             note = lost_parts_note(posted.photos_lost, posted.voice_lost)
-            text = f"{text}\n{note}" if note else text
+            tail.extend([note] if note else [])
+        tail.extend([footer] if footer else [])
+
+        def draw(quote_limit: int | None = None) -> tuple[list[str], list[str]]:
+            return _card_text(
+                services, report, supporters, history, questions, candidates, quote_limit
+            )
+
+        if as_caption:
+            text = _fit_caption(draw, tail)
+        else:
+            body, events = draw()
+            text = "\n".join([*body, *events, *tail])
         markup = _card_markup(report, menu, candidates, sender_blocked)
     return Card(
-        report.id, text, markup, [p.content_sha256 for p in report.photos], report.voice_file_id
+        report.id,
+        text,
+        markup,
+        [p.content_sha256 for p in report.photos],
+        report.voice_file_id,
+        caption=as_caption,
     )
+
+
+def _fit_caption(draw: Callable[[int | None], tuple[list[str], list[str]]], tail: list[str]) -> str:
+    """The card within a caption's limit: all of it if it fits; else the latest events, with
+    a line counting the earlier ones; else with the quoted texts shortened too; at worst, the
+    text as read cut to the limit (no markup, so no tag is cut in half)."""
+    text = ""
+    for quote_limit in _QUOTE_LIMITS:
+        body, events = draw(quote_limit)
+        for kept in range(len(events), -1, -1):
+            dropped = len(events) - kept
+            earlier = (
+                [
+                    # Translators: on a moderation card too long for a photo's caption.
+                    ngettext("… {n} earlier event", "… {n} earlier events", dropped).format(
+                        n=dropped
+                    )
+                ]
+                if dropped
+                else []
+            )
+            text = "\n".join([*body, *earlier, *events[dropped:], *tail])
+            if fits_caption(text):
+                return text
+    plain = unescape(_TAG.sub("", text)).strip()[: CAPTION_LIMIT - 1]
+    while visible_length(escape(plain)) > CAPTION_LIMIT - 1:  # UTF-16: some count twice
+        plain = plain[:-1]
+    return escape(plain) + "…"
 
 
 def lost_parts_note(photos_lost: int, voice_lost: bool) -> str | None:
@@ -116,11 +204,20 @@ def _card_text(
     history: Sequence[ReportEvent],
     questions: Sequence[ReportQuestion],
     candidates: list[NearbyReport],
-) -> str:
+    quote_limit: int | None = None,
+) -> tuple[list[str], list[str]]:
+    """(the card's lines, the lines of its history); quoted texts cut to quote_limit."""
     settings = services.settings
     lines = [
         f"<b>{report.reference}</b> · {escape(status_label(report.status))}",
-        *report_lines(services, report, settings.staff_locale, supporters, public_only=False),
+        *report_lines(
+            services,
+            report,
+            settings.staff_locale,
+            supporters,
+            public_only=False,
+            quote_limit=quote_limit,
+        ),
     ]
     flags = find_flags(report.text)
     if candidates:
@@ -137,16 +234,27 @@ def _card_text(
             )
         )
     for question in questions:
-        lines.append(_("❓ <b>Question:</b> {text}").format(text=escape(question.question)))
+        asked = _shortened(question.question, quote_limit)
+        lines.append(_("❓ <b>Question:</b> {text}").format(text=escape(asked)))
         if question.answer:  # "" once retention deleted it
-            lines.append(_("💬 <b>Answer:</b> {text}").format(text=escape(question.answer)))
+            answer = _shortened(question.answer, quote_limit)
+            lines.append(_("💬 <b>Answer:</b> {text}").format(text=escape(answer)))
     done = [_event_line(e, settings.timezone) for e in history]
-    lines.extend(line for line in done if line)
-    return "\n".join(lines)
+    return lines, [line for line in done if line]
+
+
+def _shortened(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def report_lines(
-    services: Services, report: Report, locale: str, supporters: int, *, public_only: bool
+    services: Services,
+    report: Report,
+    locale: str,
+    supporters: int,
+    *,
+    public_only: bool,
+    quote_limit: int | None = None,
 ) -> list[str]:
     """What staff and officials both see: commitment, kind, text, place, photos, supporters.
     Officials get the public text only; moderators the text as written and the public one."""
@@ -160,12 +268,13 @@ def report_lines(
     ]
     shown = (report.public_text or report.text) if public_only else report.text
     if shown:
-        lines.append(f"<blockquote>{escape(shown)}</blockquote>")
+        lines.append(f"<blockquote>{escape(_shortened(shown, quote_limit))}</blockquote>")
     elif report.voice_file_id:
         lines.append(_("🎤 Voice note ({seconds} s)").format(seconds=report.voice_duration or 0))
     if report.public_text is not None and not public_only:
         lines.append(_("<b>Public text:</b>"))
-        lines.append(f"<blockquote>{escape(report.public_text)}</blockquote>")
+        public = _shortened(report.public_text, quote_limit)
+        lines.append(f"<blockquote>{escape(public)}</blockquote>")
     if report.latitude is not None and report.longitude is not None:
         where = format_coordinates(report.latitude, report.longitude)
         link = f'<a href="{escape(map_link(report.latitude, report.longitude))}">{where}</a>'

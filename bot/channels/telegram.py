@@ -2,7 +2,8 @@
 
 Photos leave the bot only as the cleaned bytes stored at intake (no EXIF, no GPS), never as the
 citizen's original Telegram file. A card goes out in parts (voice note, photos, text), each part
-recorded as Telegram accepts it (see _send_card).
+recorded as Telegram accepts it (see _send_card); a staff card for a report with one photo and
+no voice note is that photo with the card as its caption, one message (see _send_caption_card).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.catalog.commitments import title_of
 from bot.channels.agency_senders import build_agency_senders
 from bot.channels.buttons import fix_button
-from bot.channels.cards import Card, build_card, build_official_card, lost_parts_note
+from bot.channels.cards import (
+    Card,
+    build_card,
+    build_official_card,
+    edit_card,
+    fits_caption,
+    lost_parts_note,
+)
 from bot.citizens import blocking
 from bot.core.services import Services
 from bot.digests.delivery import digest_senders
@@ -42,6 +50,9 @@ from storage.queries import media
 from storage.queries import moderation as queries
 
 MAX_ALBUM = 10
+# How long a one-message card waits for Telegram's answer (PTB's default is 5 s): a slow answer
+# that comes late would otherwise be taken for a failure, and the retry would post a second card.
+CAPTION_CARD_READ_TIMEOUT = 60.0
 
 
 def citizen_locale(services: Services, citizen: Citizen) -> str:
@@ -72,7 +83,9 @@ class TelegramSenders:
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
         with use_locale(self._services.settings.staff_locale):
-            posted = await _send_card(self._bot, self._services, chat_id, card, message.parts)
+            posted = await _send_card(
+                self._bot, self._services, chat_id, card, message.parts, caption_ok=True
+            )
         services = self._services
 
         async def record(session: AsyncSession) -> None:
@@ -85,6 +98,7 @@ class TelegramSenders:
                 services.clock(),
                 photos_lost=posted.photos_lost,
                 voice_lost=posted.voice_lost,
+                caption=posted.caption,
             )
 
         return record
@@ -98,9 +112,7 @@ class TelegramSenders:
         card = await build_card(self._services, report_id)
         if card is None:
             raise PermanentFailure(f"report {report_id} is gone")
-        await self._bot.edit_message_text(
-            card.text, chat_id=where.chat_id, message_id=where.message_id, reply_markup=card.markup
-        )
+        await edit_card(self._bot, where.chat_id, where.message_id, card)
 
     async def status_notice(self, message: Outgoing) -> None:
         payload = message.payload
@@ -253,19 +265,31 @@ def status_notice_text(reference: str, payload: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class PostedCard:
-    message_id: int  # the card's text, which carries the buttons
+    message_id: int  # the card's text, which carries the buttons (or the photo it captions)
     photos_lost: int  # photos Telegram refused for good, or whose tries ran out
     voice_lost: bool
+    caption: bool = False  # the card is the caption of its one photo
 
 
 async def _send_card(
-    bot: Bot, services: Services, chat_id: int, card: Card, parts: Parts
+    bot: Bot,
+    services: Services,
+    chat_id: int,
+    card: Card,
+    parts: Parts,
+    *,
+    caption_ok: bool = False,
 ) -> PostedCard:
     """The voice note and the cleaned photos first, then the card answering them.
 
     Each part is recorded as soon as Telegram accepts it, and a retry starts after the last one
     recorded: nothing is posted twice. A part Telegram refuses for good (or that runs out of
-    tries) is left out, and the card says so (in the current locale)."""
+    tries) is left out, and the card says so (in the current locale). With caption_ok, a card
+    with one photo and no voice note that fits a caption is one message instead."""
+    if caption_ok:
+        posted = await _send_caption_card(bot, services, chat_id, card, parts)
+        if posted is not None:
+            return posted
     media: list[int] = []
     if card.voice_file_id:
         # Voice notes are forwarded as recorded: the reader listens to them here.
@@ -286,6 +310,48 @@ async def _send_card(
     reply = ReplyParameters(media[0], allow_sending_without_reply=True) if media else None
     sent = await bot.send_message(chat_id, text, reply_markup=card.markup, reply_parameters=reply)
     return PostedCard(sent.message_id, photos_lost, voice_lost)
+
+
+async def _send_caption_card(
+    bot: Bot, services: Services, chat_id: int, card: Card, parts: Parts
+) -> PostedCard | None:
+    """The report's one photo with the card as its caption and the buttons on it: one message
+    of the staff group's 20 a minute instead of two. None when the card is not of that shape
+    (a voice note, several photos or none, a text too long for a caption), or when Telegram
+    refuses the photo for good or its tries run out: the card then goes as text, as before.
+
+    A single part: it is recorded (where, and that it is a caption) in the transaction that
+    marks the card sent, so a retry after a crash finds it and redraws it instead."""
+    hashes = list(dict.fromkeys(card.photo_hashes))
+    if card.voice_file_id or len(hashes) != 1 or not fits_caption(card.text):
+        return None
+    name = f"photo:{hashes[0]}"
+    if name in parts:
+        return None  # an earlier try left it out: the text card, with its note
+    files = await _photo_bytes(services, hashes)
+    if not files:
+        return None  # deleted since: the text card says a photo is missing
+    try:
+        sent = await bot.send_photo(
+            chat_id,
+            files[hashes[0]],
+            caption=card.text,
+            reply_markup=card.markup,
+            read_timeout=CAPTION_CARD_READ_TIMEOUT,
+        )
+    except (RetryAfter, Forbidden):
+        raise
+    except BadRequest as error:
+        if not any(word in error.message.lower() for word in ("caption", "entities")):
+            # The photo will never be taken: the card goes as text, saying so.
+            await parts.give_up(name, repr(error), refused=True)
+        return None  # (or the caption would not be: the photo, then the card, as before)
+    except (TelegramError, OSError) as error:
+        if not parts.last_try:
+            raise  # the whole card again, on the retry schedule
+        await parts.give_up(name, repr(error))
+        return None
+    return PostedCard(sent.message_id, 0, False, caption=True)
 
 
 async def _send_photos(

@@ -305,9 +305,13 @@ async def card_location(services: Services, report_id: int) -> tuple[int, int] |
     return (card.chat_id, card.message_id) if card is not None else None
 
 
-async def card_posted(services: Services, report_id: int, chat_id: int, message_id: int) -> None:
+async def card_posted(
+    services: Services, report_id: int, chat_id: int, message_id: int, *, caption: bool = False
+) -> None:
     async with services.db.write() as session:
-        await queries.save_card(session, report_id, chat_id, message_id, services.clock())
+        await queries.save_card(
+            session, report_id, chat_id, message_id, services.clock(), caption=caption
+        )
 
 
 # --- internals ---------------------------------------------------------------------------------

@@ -61,9 +61,10 @@ async def save_card(
     *,
     photos_lost: int | None = None,
     voice_lost: bool | None = None,
+    caption: bool = False,
 ) -> None:
-    """Where the report's card is now (a newer copy replaces the old); what Telegram would not
-    take of it is kept unless given."""
+    """Where the report's card is now (a newer copy replaces the old), and whether it is a
+    photo's caption; what Telegram would not take of it is kept unless given."""
     card = await session.get(ModerationCard, report_id)
     if card is None:
         if await session.get(Report, report_id) is None:
@@ -76,10 +77,12 @@ async def save_card(
                 updated_at=now,
                 photos_lost=photos_lost or 0,
                 voice_lost=bool(voice_lost),
+                caption=caption,
             )
         )
         return
     card.chat_id, card.message_id, card.updated_at = chat_id, message_id, now
+    card.caption = caption
     if photos_lost is not None:
         card.photos_lost = photos_lost
     if voice_lost is not None:
