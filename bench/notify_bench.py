@@ -126,6 +126,16 @@ async def run(followers: int, pace: float, burst: float, paid_from: int) -> dict
             await db.dispose()
             await emulator.stop()
     rate = delivered / seconds
+    # The pace itself: from the first notice Telegram took to the last (the end-to-end rate
+    # above also counts the answer's transaction, which queues every notice).
+    times = sorted(
+        call.at
+        for call in calls
+        if call.method == "sendMessage"
+        and call.status == 200
+        and int(call.params.get("chat_id", 0)) >= FIRST_CITIZEN_ID
+    )
+    steady = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
     return {
         "pace_setting": pace,
         "pace_burst": burst,
@@ -136,6 +146,8 @@ async def run(followers: int, pace: float, burst: float, paid_from: int) -> dict
         "seconds": round(seconds, 1),
         "messages_per_second": round(rate, 2),
         "share_of_30_per_second": round(rate / TELEGRAM_LIMIT_PER_SECOND, 3),
+        "steady_messages_per_second": round(steady, 2),
+        "steady_share_of_30_per_second": round(steady / TELEGRAM_LIMIT_PER_SECOND, 3),
         "answers_429": sum(1 for c in calls if c.status == 429),
         "paid_messages": paid,
         "stars_spent": round(paid * STAR_PER_PAID_MESSAGE, 1),

@@ -214,7 +214,7 @@ async def test_webhooks_share_one_session_closed_with_the_bot(
     moderator, group = staff(harness)
     await configure_agency(harness, webhook_url=receiver.url, webhook_secret=SECRET)
     for n in range(3):
-        reference = await submit(harness, harness.user("en"), where=(10.50 + n / 100, 7.40))
+        reference = await submit(harness, harness.user("en"), where=(10.5731, 7.4412 + n / 100))
         await approve(moderator, group, reference)
     await receiver.wait_for(8, timeout=20)
     assert len(sessions_opened) == 1
