@@ -136,6 +136,8 @@ BAD_VALUES = {
     "WEBHOOK_URL": "example.org/hook",
     "WEBHOOK_PORT": "99999",
     "WEB_PORT": "0",
+    "HEALTH_MAX_OUTBOX_LAG_SECONDS": "0",
+    "DRAIN_SECONDS": "twenty",
     "SMTP_PORT": "smtp",
     "SMTP_STARTTLS": "maybe",
     "SMTP_TLS": "maybe",
@@ -168,6 +170,7 @@ def test_empty_environment_gives_the_declared_defaults(tmp_path: Path) -> None:
     assert settings.smtp_starttls and not settings.smtp_tls and settings.web_port is None
     assert settings.reports_per_day == 10 and settings.flood_messages_per_minute == 30
     assert settings.flood_cooldown_seconds == 60
+    assert settings.health_max_outbox_lag_seconds == 300 and settings.drain_seconds == 20
     assert settings.staff_locale == "en"
 
 

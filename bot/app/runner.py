@@ -34,6 +34,7 @@ from telegram.error import (
 from bot.app.application import AppType, HandlerRegistrar, build_application
 from bot.app.bot_api import backoff, certainly_not_carried_out, describe, outbox_senders
 from bot.app.command_menu import publish_command_menu
+from bot.app.update_processor import PerUserUpdateProcessor
 from bot.channels.agency_senders import warn_about_channels
 from bot.channels.telegram import build_senders
 from bot.channels.web import AgencyWebServer
@@ -210,19 +211,66 @@ class BotRunner:
         raise AssertionError("unreachable")
 
     async def stop(self) -> None:
+        """Drain, then shut down (SIGTERM and SIGINT come here, through run_until_stopped)."""
         if not self._started:
             await self.application.shutdown()
             return
         self._started = False
+        await self._drain()
+        if self.web is not None:
+            await self.web.stop()  # after the drain: /healthz says "draining" until the end
+        await self.services.http.close()  # the webhooks' one HTTP session
+        await self.application.shutdown()
+
+    async def _drain(self) -> None:
+        """Mark the worker draining (/healthz answers 503 at once, so a load balancer stops
+        sending), take no new updates (polling stops, confirming to Telegram only the updates
+        already fetched; the webhook listener closes) and claim no new outbox messages; let the
+        updates in hand and the outbox messages being sent finish, for up to DRAIN_SECONDS.
+
+        Updates that arrive from now on stay with Telegram for the next worker. An update that
+        outlasts the drain is cancelled; an outbox message cut off is sent again once its lease
+        runs out."""
+        seconds = self.services.settings.drain_seconds
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+
+        def left() -> float:
+            return max(0.0, began + seconds - loop.time())
+
+        self.services.draining = True
+        processor = self.application.update_processor
+        assert isinstance(processor, PerUserUpdateProcessor)
+        log.info(
+            "draining: no new updates or outbox work; %d update(s) in hand; up to %d s",
+            processor.in_hand,
+            seconds,
+        )
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
-        if self.web is not None:
-            await self.web.stop()
-        await self.dispatcher.stop()
-        await self.services.http.close()  # the webhooks' one HTTP session
-        await self.application.stop()
-        await self.application.shutdown()
+        outbox = asyncio.create_task(self.dispatcher.stop(grace_seconds=left()))
+        # Handles what the updater had already passed on, and waits for the updates in hand
+        # and the scheduled jobs running now.
+        stopping = asyncio.create_task(self.application.stop())
+        cut_off = 0
+        done, _pending = await asyncio.wait({stopping}, timeout=left())
+        if not done:
+            cut_off = processor.cancel_in_hand()
+        outbox_finished = await outbox
+        await stopping
+        if cut_off or not outbox_finished:
+            log.warning(
+                "drain ran out after %d s: %d update(s) cut off; outbox message in hand %s",
+                seconds,
+                cut_off,
+                "finished" if outbox_finished else "cut off (sent again after its lease)",
+            )
+        else:
+            log.info(
+                "drained in %.1f s: updates in hand and outbox batch finished",
+                loop.time() - began,
+            )
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         await self.start()

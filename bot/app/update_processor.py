@@ -81,6 +81,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        # Updates admitted and not yet finished (running, or waiting for their user's turn): what
+        # a drain counts (bot/app/runner.py), and cancels if they outlast DRAIN_SECONDS.
+        self._in_hand: set[asyncio.Task[Any]] = set()
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -90,11 +93,36 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     def current_concurrent_updates(self) -> int:
         return self._limit - self._slots._value
 
+    @property
+    def in_hand(self) -> int:
+        """Updates being handled or waiting for their user's turn."""
+        return len(self._in_hand)
+
+    def cancel_in_hand(self) -> int:
+        """Cancel the updates still in hand (a drain ran out of time); returns how many."""
+        tasks = [task for task in self._in_hand if not task.done()]
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self.flood is not None and not self._admitted(update):
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # never started: no handler, no query
             return
+        task = asyncio.current_task()
+        assert task is not None  # the application runs each update in a task of its own
+        self._in_hand.add(task)
+        try:
+            await self._process(update, coroutine)
+        except asyncio.CancelledError:
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # cancelled before its turn came: never started
+            raise
+        finally:
+            self._in_hand.discard(task)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
         if key is None:
             async with self._slots:

@@ -33,6 +33,9 @@ class Services:
     # Rung when a transaction that queued outbox messages commits; the outbox dispatcher waits
     # on it, so what was just queued is delivered now rather than at its next idle tick.
     outbox_bell: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by BotRunner.stop() when a drain begins: /healthz answers 503 "draining" from then on,
+    # so a load balancer stops sending this worker anything while it finishes what it holds.
+    draining: bool = False
 
     @asynccontextmanager
     async def write_then_deliver(self) -> AsyncIterator[AsyncSession]:

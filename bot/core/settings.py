@@ -397,6 +397,21 @@ class Settings:
         _parse_port,
         shown="off",
     )
+    # Running behind a load balancer: GET /healthz on the web server answers 503 when the oldest
+    # due outbox message has waited longer than this (bot/channels/web/health.py); SIGTERM
+    # drains for up to DRAIN_SECONDS (bot/app/runner.py).
+    health_max_outbox_lag_seconds: int = setting(
+        "HEALTH_MAX_OUTBOX_LAG_SECONDS",
+        "seconds the oldest due outbox message may wait before /healthz answers 503",
+        _parse_count(86_400, "seconds"),
+        default=300,
+    )
+    drain_seconds: int = setting(
+        "DRAIN_SECONDS",
+        "on SIGTERM, seconds to let the updates and outbox batch in hand finish",
+        _parse_count(3_600, "seconds"),
+        default=20,
+    )
     # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
     smtp_host: str | None = setting(
         "SMTP_HOST", "SMTP server for e-mail to agencies (none is sent without it)"

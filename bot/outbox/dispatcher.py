@@ -146,20 +146,26 @@ class OutboxDispatcher:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the message in hand (so nothing is sent twice), then stop."""
+    async def stop(self, grace_seconds: float = 10.0) -> bool:
+        """Claim nothing more; finish the message in hand in each chat's line (so nothing is
+        sent twice) and hand the rest of the batch back, then stop. False when the message in
+        hand outlasted `grace_seconds` and was cut off (its lease runs out, and it is sent
+        again by whichever dispatcher claims it next)."""
         if self._task is None:
-            return
+            return True
         self._stopping = True
         self._wake.set()
+        finished = True
         try:
             await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
         except TimeoutError:
+            finished = False
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
         self._stopping = False
+        return finished
 
     async def _run(self) -> None:
         while not self._stopping:
