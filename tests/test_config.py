@@ -136,6 +136,7 @@ BAD_VALUES = {
     "WEBHOOK_URL": "example.org/hook",
     "WEBHOOK_PORT": "99999",
     "WEB_PORT": "0",
+    "PUBLIC_BASE_URL": "watch.example.org",
     "SMTP_PORT": "smtp",
     "SMTP_STARTTLS": "maybe",
     "SMTP_TLS": "maybe",

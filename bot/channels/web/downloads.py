@@ -16,6 +16,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.channels.web.keys import SERVICES
+from bot.channels.web.photos import public_base
 from bot.reports import public
 from bot.reports.selection import Selection, SelectionError, UnknownCode, report_filter
 from storage.queries.exports import ReportFilter, fingerprint, stream_reports
@@ -42,7 +43,13 @@ def _selection(request: web.Request) -> Selection:
     )
 
 
-def _etag(fmt: str, where: ReportFilter, grid_m: float, count: int, latest: datetime | None) -> str:
+def _etag(
+    fmt: str,
+    where: ReportFilter,
+    audience: public.Audience,
+    count: int,
+    latest: datetime | None,
+) -> str:
     key = "|".join(
         str(part)
         for part in (
@@ -52,7 +59,8 @@ def _etag(fmt: str, where: ReportFilter, grid_m: float, count: int, latest: date
             where.agency_id,
             where.since,
             where.until,
-            grid_m,
+            audience.grid_m,
+            audience.base_url,  # the photo links' base
             count,
             latest,
         )
@@ -69,10 +77,12 @@ async def _download(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": str(unknown)}, status=404)
     except SelectionError as error:
         return web.json_response({"error": str(error)}, status=400)
-    grid_m = services.settings.public_location_grid_m
+    audience = public.Audience.public(
+        services.settings.public_location_grid_m, public_base(request)
+    )
     async with services.db.read() as session:
         count, latest = await fingerprint(session, where)
-    etag = _etag(fmt, where, grid_m, count, latest)
+    etag = _etag(fmt, where, audience, count, latest)
     modified = latest.replace(microsecond=0) if latest is not None else None
     fresh = any(tag.value == etag for tag in request.if_none_match or ())
     if not request.if_none_match and modified is not None and request.if_modified_since:
@@ -93,7 +103,6 @@ async def _download(request: web.Request) -> web.StreamResponse:
         return response
     response.enable_compression()
     await response.prepare(request)
-    audience = public.Audience.public(grid_m)
     async with services.db.read() as session:
         rows = stream_reports(session, where, BATCH_SIZE)
         async for chunk in text(rows, audience):

@@ -1,7 +1,7 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
 It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py; the
-open data as files under /data/, downloads.py) and the agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py). Every answer
+open data as files under /data/, downloads.py; public reports' photos under /media/, photos.py) and the agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py). Every answer
 carries security headers; nothing it serves identifies a citizen.
 """
 
@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web import downloads, open311, status
+from bot.channels.web import downloads, open311, photos, status
 from bot.channels.web.keys import SERVICES
 from bot.core.services import Services
 
@@ -37,6 +37,7 @@ def application(services: Services) -> web.Application:
     status.add_routes(app)
     open311.add_routes(app)
     downloads.add_routes(app)
+    photos.add_routes(app)
     return app
 
 
