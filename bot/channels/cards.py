@@ -355,9 +355,9 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
     if event.action == "unblocked":
         return _("↩️ Sender unblocked by {who}, {when}").format(who=who, when=when)
     if event.action == "photos_hidden":
-        return _("🙈 Photos hidden from the public by {who}, {when}").format(who=who, when=when)
+        return _("🙈 Photos hidden by {who}, {when}").format(who=who, when=when)
     if event.action == "photos_shown":
-        return _("🖼 Photos shown to the public again by {who}, {when}").format(who=who, when=when)
+        return _("🖼 Photos shown again by {who}, {when}").format(who=who, when=when)
     if event.action == "purged":
         # Translators: on a moderation card; the retention limit deleted a rejected report's content.
         return _("🧹 Text, photos and voice note deleted (retention), {when}").format(when=when)
