@@ -2,9 +2,11 @@
 
 The same columns as the admin's `export` (bot/reports/public.py, coarse public locations) and
 the same filters (bot/reports/selection.py): ?commitment=CODE, ?agency=CODE, ?status=a,b (public
-statuses only), ?since=DATE, ?until=DATE. Streamed from the database a few hundred rows at a
-time, so a million reports take the memory of a thousand; gzip when the client accepts it. An
-ETag and Last-Modified let a client that has the latest file skip the download (304).
+statuses only), ?since=DATE, ?until=DATE. Photo links (media_url) start with PUBLIC_BASE_URL,
+else with the address the request came to (the command line's export has none without it).
+Streamed from the database a few hundred rows at a time, so a million reports take the memory of
+a thousand; gzip when the client accepts it. An ETag and Last-Modified let a client that has the
+latest file skip the download (304).
 """
 
 from __future__ import annotations
