@@ -99,6 +99,12 @@ async def on_card_button(update: Update, context: BotContext) -> None:
                         reference=done.reference
                     ),
                 )
+            case "ph" | "ps":  # hide the photos from the public, or show them again
+                hidden = button.action == "ph"
+                done = await moderation.set_photos_hidden(
+                    context.services, report_id, hidden, actor
+                )
+                await answer_callback(query, _photos_text(done, hidden))
             case "bl":
                 if await moderation.texts_of(context.services, report_id) is None:
                     raise moderation.ReportNotFound()  # forged: no menu for a report not there
@@ -117,7 +123,7 @@ async def on_card_button(update: Update, context: BotContext) -> None:
         await answer_callback(query, already_text(already))
         if card.superseded:  # the old copy showed a state that has moved on: show the current
             await _show_menu(context, card, report_id, "main")
-    except (blocking.AlreadyBlocked, blocking.NotBlocked) as already:
+    except (blocking.AlreadyBlocked, blocking.NotBlocked, moderation.PhotosAlreadyThere) as already:
         await answer_callback(query, _error_text(already))
         await _show_menu(context, card, report_id, "main")  # the card shows how it is now
     except moderation.ModerationError as error:
@@ -325,6 +331,14 @@ def _blocked_text(done: moderation.Done) -> str:
     ).format(reference=done.reference)
 
 
+def _photos_text(done: moderation.Done, hidden: bool) -> str:
+    if hidden:
+        return _("🙈 The photos of {reference} are hidden from the public.").format(
+            reference=done.reference
+        )
+    return _("🖼 The photos of {reference} are public again.").format(reference=done.reference)
+
+
 def already_text(already: moderation.AlreadyDone) -> str:
     status = status_label(already.status)
     if already.by:
@@ -360,6 +374,12 @@ def _error_text(error: moderation.ModerationError) -> str:
             return _("The sender of {reference} is not blocked.").format(reference=reference)
         case blocking.SenderGone():
             return _("The sender of this report erased their data; there is no one to block.")
+        case moderation.NoPhotos():
+            return _("This report has no photos.")
+        case moderation.PhotosAlreadyThere(reference=reference, hidden=True):
+            return _("The photos of {reference} are already hidden.").format(reference=reference)
+        case moderation.PhotosAlreadyThere(reference=reference):
+            return _("The photos of {reference} are not hidden.").format(reference=reference)
         case moderation.AuthorErased(reference=reference):
             return _(
                 "The author of {reference} has erased their data, so they cannot be asked."

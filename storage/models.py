@@ -195,6 +195,8 @@ class Report(Base):
     public_text: Mapped[str | None] = mapped_column(Text)
     # Set when a moderator merged this report into another one.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    # A moderator hid the report's photos from the public (they are public once it is, else).
+    photos_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -138,6 +138,7 @@ BAD_VALUES = {
     "WEB_PORT": "0",
     "HEALTH_MAX_OUTBOX_LAG_SECONDS": "0",
     "DRAIN_SECONDS": "twenty",
+    "PUBLIC_BASE_URL": "watch.example.org",
     "SMTP_PORT": "smtp",
     "SMTP_STARTTLS": "maybe",
     "SMTP_TLS": "maybe",

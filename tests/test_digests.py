@@ -259,6 +259,7 @@ async def test_figures_chart_and_csv_of_a_known_period(database: Database, seede
         "status",
         "created_at",
         "updated_at",
+        "media_url",
     ]
     assert rows[-1]["public_text"] == "The classroom roof fell in"
     assert (rows[1]["status"], rows[1]["created_at"], rows[1]["updated_at"]) == (

@@ -104,6 +104,8 @@ EXPECTED_ACTIONS: dict[tuple[str, ActorKind], dict[Kind, int]] = {
     # The citizen's notice of a block is queued by bot/citizens/blocking.py, not by the event.
     ("blocked", M): {Kind.CARD_REFRESH: 1},
     ("unblocked", M): {Kind.CARD_REFRESH: 1},
+    ("photos_hidden", M): {Kind.CARD_REFRESH: 1},
+    ("photos_shown", M): {Kind.CARD_REFRESH: 1},
     ("purged", ActorKind.SYSTEM): {Kind.CARD_REFRESH: 1},
 }
 

@@ -130,6 +130,7 @@ async def test_card_shows_the_report_never_the_citizen(harness: Harness, staff: 
         "📂 Move",
         "✏️ Redact",
         "❓ Ask the citizen",
+        "🙈 Hide photos",  # a report with photos (tests/test_public_photos.py)
         "🚷 Block sender",
     ]
 

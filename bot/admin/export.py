@@ -67,12 +67,19 @@ def _private(row: Row) -> dict[str, Any]:
 
 
 async def export_reports(
-    db: Database, where: ReportFilter, fmt: str, out: TextIO, grid_m: float
+    db: Database,
+    where: ReportFilter,
+    fmt: str,
+    out: TextIO,
+    grid_m: float,
+    base_url: str | None = None,
 ) -> int:
     """Write the reports matching `where`; returns how many. Locations are coarsened to cells of
-    `grid_m` metres, except in a private export (never for publication), which keeps them exact."""
+    `grid_m` metres, except in a private export (never for publication), which keeps them exact.
+    Photo links (media_url) start with `base_url` (PUBLIC_BASE_URL); without it there are none."""
     private = where.include_citizen
     audience = public.PRIVATE if private else public.Audience.public(grid_m)
+    audience = audience.linking_to(base_url)
     async with db.read() as session:
         rows = stream_reports(session, where, BATCH_SIZE)
         if fmt == "geojson":
@@ -118,11 +125,11 @@ async def _filter(db: Database, args: argparse.Namespace) -> ReportFilter:
 async def run_export(args: argparse.Namespace, settings: Settings) -> int:
     with _as_usage_errors():  # a bad status fails before the database is opened
         selection.statuses(args.status, args.include_private, _cli_spelling)
-    grid = settings.public_location_grid_m
+    grid, base = settings.public_location_grid_m, settings.public_base_url
     async with open_database(settings) as db:
         where = await _filter(db, args)
         if args.out == "-":
-            await export_reports(db, where, args.format, sys.stdout, grid)
+            await export_reports(db, where, args.format, sys.stdout, grid, base)
             sys.stdout.flush()
             return 0
         # Write beside the target and rename at the end: a failed export leaves no half file.
@@ -130,7 +137,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
         partial = target.with_name(target.name + ".tmp")
         try:
             with partial.open("w", encoding="utf-8", newline="") as out:
-                count = await export_reports(db, where, args.format, out, grid)
+                count = await export_reports(db, where, args.format, out, grid, base)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from bot.reports.agency_delivery import ANSWERS
 from bot.reports.drafting import KIND_LABELS, Kind
 from bot.reports.duplicates import NearbyReport, nearby_open_reports
 from bot.reports.flags import Flag, find_flags, flag_label
-from bot.reports.lifecycle import FINAL, Status, can_transition, status_label
+from bot.reports.lifecycle import FINAL, PHOTO_STATUSES, Status, can_transition, status_label
 from bot.reports.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
 from storage.queries import blocking as blocking_queries
@@ -113,6 +113,8 @@ async def build_card(
         if sender_blocked:
             # Only that the sender is blocked, never who they are.
             tail.append(_("🚷 <b>Sender blocked:</b> no new reports are accepted from them."))
+        if report.photos_hidden and report.photos:
+            tail.append(_("🙈 Photos hidden from the public"))
         if posted is not None:
             note = lost_parts_note(posted.photos_lost, posted.voice_lost)
             tail.extend([note] if note else [])
@@ -352,6 +354,10 @@ def _event_line(event: ReportEvent, timezone: str) -> str | None:
         )
     if event.action == "unblocked":
         return _("↩️ Sender unblocked by {who}, {when}").format(who=who, when=when)
+    if event.action == "photos_hidden":
+        return _("🙈 Photos hidden by {who}, {when}").format(who=who, when=when)
+    if event.action == "photos_shown":
+        return _("🖼 Photos shown again by {who}, {when}").format(who=who, when=when)
     if event.action == "purged":
         # Translators: on a moderation card; the retention limit deleted a rejected report's content.
         return _("🧹 Text, photos and voice note deleted (retention), {when}").format(when=when)
@@ -377,8 +383,17 @@ def _card_markup(
         block_row = [button(_("↩️ Unblock sender"), "ub")]
     elif not erased:
         block_row = [button(_("🚷 Block sender"), "bl")]
+    # Photos are public with their report unless hidden; a merged report is public too.
+    photo_row: list[InlineKeyboardButton] = []
+    if report.photos and status in PHOTO_STATUSES:
+        photo_row = [
+            button(_("🖼 Show photos"), "ps")
+            if report.photos_hidden
+            else button(_("🙈 Hide photos"), "ph")
+        ]
     if status in FINAL:
-        return InlineKeyboardMarkup([block_row]) if block_row else None
+        final_rows = [row for row in (photo_row, block_row) if row]
+        return InlineKeyboardMarkup(final_rows) if final_rows else None
     if menu == "reject" and status == Status.PENDING_REVIEW:
         rows = [[button(_(label), "rr", key)] for key, label in REJECT_REASONS.items()]
         rows.append([button(_("◀️ Back"), "bk")])
@@ -399,6 +414,8 @@ def _card_markup(
         rows.append([button(_("✏️ Redact"), "rd")])
     else:
         rows.append([button(_("✏️ Redact"), "rd"), button(_("❓ Ask the citizen"), "ask")])
+    if photo_row:
+        rows.append(photo_row)
     if block_row:
         rows.append(block_row)
     return InlineKeyboardMarkup(rows)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -106,6 +107,29 @@ def _parse_url(raw: str) -> str:
     if not re.match(r"^https?://[^\s/]+", raw):
         raise ValueError(f"expected an http(s) URL, got {raw!r}")
     return raw
+
+
+def _parse_base_url(raw: str) -> str:
+    """An http(s) origin, with a path if the server is published under one; no trailing slash."""
+    parts = urlsplit(raw)
+    if "@" in parts.netloc:  # not echoed: it may hold a password
+        raise ValueError("expected an address without a user name or password")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or re.search(r"\s", raw)
+    ):
+        raise ValueError(
+            f"expected the public address of the web server, such as https://watch.example.org, "
+            f"got {raw!r}"
+        )
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise ValueError(f"expected a port number in the address, got {raw!r}") from None
+    return raw.rstrip("/")
 
 
 def _number(raw: str, convert: Callable[[str], float], expected: str) -> float:
@@ -411,6 +435,15 @@ class Settings:
         "on SIGTERM, seconds to let the updates and outbox batch in hand finish",
         _parse_count(3_600, "seconds"),
         default=20,
+    )
+    # Where the public reaches the web server (behind a proxy, its public name): the base of the
+    # photo links in open data (media_url). Unset: the web answers link from the address each
+    # request came to, and an export from the command line has no links.
+    public_base_url: str | None = setting(
+        "PUBLIC_BASE_URL",
+        "public address of the web server, e.g. https://watch.example.org (photo links)",
+        _parse_base_url,
+        shown="the address each web request came to",
     )
     # E-mail to agencies' addresses; without SMTP_HOST no e-mail is queued at all.
     smtp_host: str | None = setting(

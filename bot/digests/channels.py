@@ -153,6 +153,7 @@ async def _digest_of(services: Services, payload: dict[str, Any]) -> Digest:
             end,
             services.settings.default_locale,
             grid_m=services.settings.public_location_grid_m,
+            base_url=services.settings.public_base_url,
         )
     except UnknownAgency as error:
         raise PermanentFailure(f"agency {error} is gone") from None

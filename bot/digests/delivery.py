@@ -157,6 +157,7 @@ async def current_digests(services: Services, telegram_user_id: int, locale: str
                 period.end,
                 locale,
                 grid_m=services.settings.public_location_grid_m,
+                base_url=services.settings.public_base_url,
             )
         )
     return digests
@@ -188,6 +189,7 @@ def digest_senders(services: Services, bot: Bot) -> dict[str, Sender]:
                 period.end,
                 locale,
                 grid_m=services.settings.public_location_grid_m,
+                base_url=services.settings.public_base_url,
             )
         except UnknownAgency as error:
             raise PermanentFailure(f"agency {error} is gone") from None

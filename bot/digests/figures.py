@@ -119,9 +119,11 @@ async def build_digest(
     locale: str,
     *,
     grid_m: float,
+    base_url: str | None = None,
 ) -> Digest:
     """Everything the digest says, in `locale` (titles and the chart's words); raises
-    UnknownAgency. The CSV is public: its locations are coarsened to cells of `grid_m` metres."""
+    UnknownAgency. The CSV is public: its locations are coarsened to cells of `grid_m` metres,
+    and its photo links (media_url) start with `base_url` (PUBLIC_BASE_URL; none without it)."""
     if period_start >= period_end:
         raise ValueError("a digest period must end after it starts")
     async with db.read() as session:
@@ -140,7 +142,7 @@ async def build_digest(
         csv_rows = await public.write_csv(
             queries.period_reports(session, agency_id, period_start, period_end, SETS),
             out,
-            public.Audience.public(grid_m),
+            public.Audience.public(grid_m, base_url),
         )
     default = "en"
     figures = []

@@ -135,6 +135,9 @@ ACTIONS: Mapping[tuple[str, ActorKind], frozenset[Effect]] = {
     # The sender blocked or unblocked from this card (the citizen's notice: bot/citizens/blocking.py).
     ("blocked", MODERATOR): frozenset({E.REFRESH_CARD}),
     ("unblocked", MODERATOR): frozenset({E.REFRESH_CARD}),
+    # Its photos hidden from the public or shown again (bot/reports/moderation.py).
+    ("photos_hidden", MODERATOR): frozenset({E.REFRESH_CARD}),
+    ("photos_shown", MODERATOR): frozenset({E.REFRESH_CARD}),
     # Retention deleted a rejected report's content (bot/citizens/retention.py): the card
     # is drawn again without it.
     ("purged", ActorKind.SYSTEM): frozenset({E.REFRESH_CARD}),

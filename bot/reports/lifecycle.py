@@ -76,6 +76,11 @@ AGENCY_ANSWERS = frozenset(_AGENCY_ANSWERS)
 # Events about the report's sender, not the report: recorded whatever its status, even FINAL
 # (a spammer's rejected report is where a moderator blocks them; bot/citizens/blocking.py).
 SENDER_ACTIONS = frozenset({"blocked", "unblocked"})
+# A moderator hides a report's photos from the public, or shows them again: wherever they are, or
+# may become, public (waiting for review, or public, a merged report's too, closed for good as it
+# is); never on a rejected or withdrawn report, whose photos nobody outside the staff sees.
+PHOTO_ACTIONS = frozenset({"photos_hidden", "photos_shown"})
+PHOTO_STATUSES = frozenset(PUBLIC | {Status.PENDING_REVIEW})
 
 _LABELS = {
     # Translators: a report's status, shown after "Status:" and in notices; lower case.
@@ -171,7 +176,10 @@ async def record_action(
     note: str | None = None,
 ) -> ReportEvent:
     """An event that keeps the status (redacted, moved, asked, answered, supported)."""
-    if report.status in FINAL and action not in SENDER_ACTIONS:
+    if action in PHOTO_ACTIONS:
+        if report.status not in PHOTO_STATUSES:
+            raise InvalidTransition(report.status, action)
+    elif report.status in FINAL and action not in SENDER_ACTIONS:
         raise InvalidTransition(report.status, action)
     return await _event(session, report, action, actor, at, report.status, note)
 

@@ -74,6 +74,19 @@ class AuthorErased(ModerationError):
         self.reference = reference
 
 
+class NoPhotos(ModerationError):
+    """The report has no photos to hide or show (the button was never drawn for it)."""
+
+
+class PhotosAlreadyThere(ModerationError):
+    """The photos are already hidden (or shown): another moderator was quicker."""
+
+    def __init__(self, reference: str, hidden: bool) -> None:
+        super().__init__(reference)
+        self.reference = reference
+        self.hidden = hidden
+
+
 @dataclass(frozen=True)
 class Done:
     report_id: int
@@ -168,6 +181,25 @@ async def redact(services: Services, report_id: int, public_text: str, moderator
         report = await _locked(session, report_id)
         report.public_text = text  # the original stays in Report.text, for the record
         await _transition(services, session, report, "redacted", moderator)
+        return Done(report.id, report.reference, report.status)
+
+
+async def set_photos_hidden(
+    services: Services, report_id: int, hidden: bool, moderator: Actor
+) -> Done:
+    """Hide the report's photos from the public (the web's photo route, media_url), or show them
+    again; the card's history records who and when. The photos stay on the staff card."""
+    async with services.write_then_deliver() as session:
+        report = await _locked(session, report_id)
+        if not report.photos:
+            raise NoPhotos()
+        if report.photos_hidden == hidden:
+            raise PhotosAlreadyThere(report.reference, hidden)
+        report.photos_hidden = hidden
+        # A rejected or withdrawn report refuses the event (bot/reports/lifecycle.py), and the
+        # transaction, the flag included, rolls back.
+        action = "photos_hidden" if hidden else "photos_shown"
+        await _transition(services, session, report, action, moderator)
         return Done(report.id, report.reference, report.status)
 
 

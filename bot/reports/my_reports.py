@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.catalog.commitments import title_of
 from bot.core.services import Services
 from bot.reports import public
-from bot.reports.lifecycle import PUBLIC, SENDER_ACTIONS
+from bot.reports.lifecycle import PHOTO_ACTIONS, PUBLIC, SENDER_ACTIONS
 from storage.models import ReportEvent
 from storage.queries import citizens, reports
 
@@ -91,9 +91,10 @@ async def report_detail(
             if backed is None:
                 return None
             report, supported_at = backed
-        # Blocking its sender is staff's record, not the report's story.
+        # Blocking its sender, hiding its photos: the staff's record, not the report's story.
+        staff_only = SENDER_ACTIONS | PHOTO_ACTIONS
         history = [
-            e for e in await reports.events(session, report.id) if e.action not in SENDER_ACTIONS
+            e for e in await reports.events(session, report.id) if e.action not in staff_only
         ]
     default = services.settings.default_locale
     line = ReportLine(

@@ -9,6 +9,11 @@ Audiences: the public (open data, digests) sees a location snapped to the centre
 of PUBLIC_LOCATION_GRID_M metres (default 100), so that a report cannot point at a citizen's house;
 the agency responsible (its webhook) and an admin's private export see the exact point, which they
 need to fix things. `location` below is the one place where this is decided.
+
+Photos: a report's cleaned photos (metadata stripped when they arrived) are public once the report
+is, unless a moderator hid them; `public_photo_count` decides, `public_photo_paths` says where the
+web server serves them (bot/channels/web/photos.py), and `media_url` is the first one's absolute
+address, for an audience that knows the base (PUBLIC_BASE_URL, or the web request's own).
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ import io
 import json
 import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
-from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN, ActorKind
+from bot.reports.lifecycle import PUBLIC, PUBLIC_CLOSED, PUBLIC_OPEN, ActorKind
 from storage.models import Report
 
 # Whose notes on a report are public record: the agency's answers (an official in Telegram, its
@@ -32,17 +37,29 @@ PUBLIC_NOTE_ACTORS = frozenset({ActorKind.OFFICIAL.value, ActorKind.AGENCY.value
 
 @dataclass(frozen=True)
 class Audience:
-    """Who reads an output, which decides how exact its locations are."""
+    """Who reads an output, which decides how exact its locations are, and where its links to
+    public photos start."""
 
     name: str
     grid_m: float | None  # the side of the public's grid cells; None: the exact point
+    # The absolute base of photo links, e.g. "https://watch.example.org"; None: no links.
+    base_url: str | None = None
 
     @classmethod
-    def public(cls, grid_m: float) -> Audience:
+    def public(cls, grid_m: float, base_url: str | None = None) -> Audience:
         """Open data and digests: locations coarsened to cells of `grid_m` metres."""
         if not grid_m > 0:
             raise ValueError(f"a public grid needs a positive size, got {grid_m!r}")
-        return cls("public", grid_m)
+        return cls("public", grid_m, _base(base_url))
+
+    def linking_to(self, base_url: str | None) -> Audience:
+        """The same audience, with photo links under `base_url`."""
+        return replace(self, base_url=_base(base_url))
+
+
+def _base(base_url: str | None) -> str | None:
+    """ "https://watch.example.org/" -> "https://watch.example.org"; None for none."""
+    return (base_url or "").rstrip("/") or None
 
 
 AGENCY = Audience("agency", None)  # the agency's own system (webhook): the exact point
@@ -75,6 +92,10 @@ class ReportSource(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
+    @property
+    def photo_count(self) -> int: ...  # how many photos it has
+    @property
+    def photos_hidden(self) -> bool: ...  # a moderator hid them from the public
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,12 @@ class ReportView:
     status: str
     created_at: datetime
     updated_at: datetime
+    photo_count: int
+    photos_hidden: bool
 
 
 def source_of(report: Report) -> ReportView:
-    """Needs report.commitment loaded."""
+    """Needs report.commitment and report.photos loaded."""
     return ReportView(
         reference=report.reference,
         commitment_code=report.commitment.code,
@@ -108,6 +131,8 @@ def source_of(report: Report) -> ReportView:
         status=report.status,
         created_at=report.created_at,
         updated_at=report.updated_at,
+        photo_count=len(report.photos),
+        photos_hidden=report.photos_hidden,
     )
 
 
@@ -164,6 +189,29 @@ def open311_status(status: str) -> str | None:
     return None
 
 
+def public_photo_count(report: ReportSource) -> int:
+    """How many of the report's photos the public may see: all of them once the report is
+    public, unless a moderator hid them; none before, or ever for a rejected or withdrawn one."""
+    if report.status not in PUBLIC or report.photos_hidden:
+        return 0
+    return report.photo_count
+
+
+def public_photo_paths(reference: str, count: int) -> list[str]:
+    """Where the web server serves a public report's photos, in order: /media/<reference>/<n>.jpg,
+    n from 1 (bot/channels/web/photos.py). Pass public_photo_count(report) as `count`."""
+    return [f"/media/{reference}/{n}.jpg" for n in range(1, count + 1)]
+
+
+def media_url(report: ReportSource, audience: Audience) -> str | None:
+    """The absolute address of the report's first public photo; None when it has none, or the
+    audience has no base to link from (an export from the command line without PUBLIC_BASE_URL)."""
+    if audience.base_url is None:
+        return None
+    paths = public_photo_paths(report.reference, min(public_photo_count(report), 1))
+    return audience.base_url + paths[0] if paths else None
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -182,6 +230,7 @@ FIELDS: tuple[Field, ...] = (
     Field("status", lambda r, a: r.status),
     Field("created_at", lambda r, a: timestamp(r.created_at)),
     Field("updated_at", lambda r, a: timestamp(r.updated_at)),
+    Field("media_url", media_url),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 # Never in any public output (the export's --include-private adds the first two, for admins).
@@ -357,7 +406,7 @@ def open311_request(
         "zipcode": None,
         "lat": fields["latitude"],
         "long": fields["longitude"],
-        "media_url": None,  # public photos come with the public pages
+        "media_url": fields["media_url"],
         "kind": fields["kind"],
         "supporter_count": supporter_count,
     }

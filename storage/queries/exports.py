@@ -10,7 +10,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Commitment, Report
+from storage.models import Commitment, Report, ReportPhoto
 
 Columns = TypeVarTuple("Columns")
 
@@ -27,7 +27,15 @@ class ReportFilter:
 
 def report_columns() -> list[Any]:
     """A report's own columns as the serializer (bot/reports/public.py) reads them, original text
-    included: which of them the public sees is the serializer's business, not the query's."""
+    included: which of them the public sees is the serializer's business, not the query's. Its
+    photos are counted in the same row (one lookup in report_photos' report_id index), so a page
+    or a stream of reports stays one query."""
+    photo_count = (
+        select(func.count())
+        .select_from(ReportPhoto)
+        .where(ReportPhoto.report_id == Report.id)
+        .scalar_subquery()
+    )
     return [
         Report.reference,
         Commitment.code.label("commitment_code"),
@@ -40,6 +48,8 @@ def report_columns() -> list[Any]:
         Report.status,
         Report.created_at,
         Report.updated_at,
+        photo_count.label("photo_count"),
+        Report.photos_hidden,
     ]
 
 

@@ -74,6 +74,7 @@ def test_csv_holds_public_reports_and_fields_only(cli: Cli, reports: None) -> No
         "status": "published",
         "created_at": "2024-05-01T10:30:00Z",
         "updated_at": "2024-05-01T10:30:00Z",
+        "media_url": "",  # no photos, and no PUBLIC_BASE_URL to link them from
     }
     assert_coarse((float(first["latitude"]), float(first["longitude"])), (10.5, 7.4), 100)
     assert records[1]["latitude"] == "" and records[1]["longitude"] == ""
@@ -167,6 +168,7 @@ def test_geojson(cli: Cli, reports: None, tmp_path: Path) -> None:
         "status": "published",
         "created_at": "2024-05-01T10:30:00Z",
         "updated_at": "2024-05-01T10:30:00Z",
+        "media_url": None,
     }
     assert not (tmp_path / "reports.geojson.tmp").exists()
 

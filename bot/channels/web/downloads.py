@@ -2,9 +2,11 @@
 
 The same columns as the admin's `export` (bot/reports/public.py, coarse public locations) and
 the same filters (bot/reports/selection.py): ?commitment=CODE, ?agency=CODE, ?status=a,b (public
-statuses only), ?since=DATE, ?until=DATE. Streamed from the database a few hundred rows at a
-time, so a million reports take the memory of a thousand; gzip when the client accepts it. An
-ETag and Last-Modified let a client that has the latest file skip the download (304).
+statuses only), ?since=DATE, ?until=DATE. Photo links (media_url) start with PUBLIC_BASE_URL,
+else with the address the request came to (the command line's export has none without it).
+Streamed from the database a few hundred rows at a time, so a million reports take the memory of
+a thousand; gzip when the client accepts it. An ETag and Last-Modified let a client that has the
+latest file skip the download (304).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.channels.web.keys import SERVICES
+from bot.channels.web.photos import public_base
 from bot.reports import public
 from bot.reports.selection import Selection, SelectionError, UnknownCode, report_filter
 from storage.queries.exports import ReportFilter, fingerprint, stream_reports
@@ -42,7 +45,13 @@ def _selection(request: web.Request) -> Selection:
     )
 
 
-def _etag(fmt: str, where: ReportFilter, grid_m: float, count: int, latest: datetime | None) -> str:
+def _etag(
+    fmt: str,
+    where: ReportFilter,
+    audience: public.Audience,
+    count: int,
+    latest: datetime | None,
+) -> str:
     key = "|".join(
         str(part)
         for part in (
@@ -52,7 +61,8 @@ def _etag(fmt: str, where: ReportFilter, grid_m: float, count: int, latest: date
             where.agency_id,
             where.since,
             where.until,
-            grid_m,
+            audience.grid_m,
+            audience.base_url,  # the photo links' base
             count,
             latest,
         )
@@ -69,10 +79,12 @@ async def _download(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": str(unknown)}, status=404)
     except SelectionError as error:
         return web.json_response({"error": str(error)}, status=400)
-    grid_m = services.settings.public_location_grid_m
+    audience = public.Audience.public(
+        services.settings.public_location_grid_m, public_base(request)
+    )
     async with services.db.read() as session:
         count, latest = await fingerprint(session, where)
-    etag = _etag(fmt, where, grid_m, count, latest)
+    etag = _etag(fmt, where, audience, count, latest)
     modified = latest.replace(microsecond=0) if latest is not None else None
     fresh = any(tag.value == etag for tag in request.if_none_match or ())
     if not request.if_none_match and modified is not None and request.if_modified_since:
@@ -93,7 +105,6 @@ async def _download(request: web.Request) -> web.StreamResponse:
         return response
     response.enable_compression()
     await response.prepare(request)
-    audience = public.Audience.public(grid_m)
     async with services.db.read() as session:
         rows = stream_reports(session, where, BATCH_SIZE)
         async for chunk in text(rows, audience):

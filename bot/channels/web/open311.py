@@ -28,6 +28,7 @@ from sqlalchemy import Row
 from bot.catalog.commitments import localized
 from bot.channels.web.formats import Format, answer, error
 from bot.channels.web.keys import SERVICES
+from bot.channels.web.photos import public_base
 from bot.core.services import Services
 from bot.i18n.translate import _, accepted_languages, negotiate_preferred, use_locale
 from bot.reports import public
@@ -230,17 +231,23 @@ def request_query(query: Mapping[str, str], now: datetime) -> tuple[queries.Requ
     ), page
 
 
-def _request_document(row: Row, locale: str, services: Services) -> dict[str, Any]:
-    settings = services.settings
-    default = settings.default_locale
+def _request_document(
+    row: Row, locale: str, services: Services, audience: public.Audience
+) -> dict[str, Any]:
+    default = services.settings.default_locale
     return public.open311_request(
         row,
-        public.Audience.public(settings.public_location_grid_m),
+        audience,
         service_name=localized(row.commitment_titles or {}, locale, default) or row.commitment_code,
         agency_responsible=localized(row.agency_names or {}, locale, default) or row.agency_code,
         status_notes=row.status_notes,
         supporter_count=row.supporter_count or 0,
     )
+
+
+def _audience(request: web.Request, services: Services) -> public.Audience:
+    """The public, with photo links (media_url) under PUBLIC_BASE_URL or this server's address."""
+    return public.Audience.public(services.settings.public_location_grid_m, public_base(request))
 
 
 def _links(request: web.Request, page: Page, more: bool) -> dict[str, str]:
@@ -262,7 +269,8 @@ async def _requests(request: web.Request) -> web.Response:
     async with services.db.read() as session:
         rows = await queries.service_requests(session, query)
     locale = _locale(request, services)
-    documents = [_request_document(row, locale, services) for row in rows[: page.size]]
+    audience = _audience(request, services)
+    documents = [_request_document(row, locale, services, audience) for row in rows[: page.size]]
     headers = _links(request, page, len(rows) > page.size)
     return answer(documents, fmt, "service_requests", headers=headers)
 
@@ -283,5 +291,6 @@ async def _request(request: web.Request) -> web.Response:
             rows = list(await queries.service_requests(session, query))
     if not rows:
         return error(404, f"no public service request {raw!r}", fmt)
-    document = _request_document(rows[0], _locale(request, services), services)
+    locale, audience = _locale(request, services), _audience(request, services)
+    document = _request_document(rows[0], locale, services, audience)
     return answer([document], fmt, "service_requests")

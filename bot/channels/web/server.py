@@ -1,9 +1,10 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
 It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py; the
-open data as files under /data/, downloads.py), the agencies' status endpoint (POST
-/agency/<code>/status, bot/channels/web/status.py) and the load balancer's GET /healthz
-(health.py). Every answer carries security headers; nothing it serves identifies a citizen.
+open data as files under /data/, downloads.py; public reports' photos under /media/, photos.py), the
+agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py) and the load
+balancer's GET /healthz (health.py). Every answer carries security headers; nothing it serves
+identifies a citizen.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web import downloads, health, open311, status
+from bot.channels.web import downloads, health, open311, photos, status
 from bot.channels.web.keys import SERVICES
 from bot.core.services import Services
 
@@ -39,6 +40,7 @@ def application(services: Services) -> web.Application:
     open311.add_routes(app)
     downloads.add_routes(app)
     health.add_routes(app)
+    photos.add_routes(app)
     return app
 
 
