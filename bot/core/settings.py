@@ -108,6 +108,17 @@ def _parse_url(raw: str) -> str:
     return raw
 
 
+def _parse_tile_url(raw: str) -> str:
+    if not re.match(r"^https://[^\s/]+/\S*$", raw) or not all(
+        part in raw for part in ("{z}", "{x}", "{y}")
+    ):
+        raise ValueError(
+            "expected an https URL with {z}, {x} and {y}, e.g. "
+            f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, got {raw!r}"
+        )
+    return raw
+
+
 def _number(raw: str, convert: Callable[[str], float], expected: str) -> float:
     """A number, or an error saying what was expected (not Python's "invalid literal")."""
     try:
@@ -300,6 +311,26 @@ class Settings:
         _parse_radius,
         default=100.0,
         shown="100",
+    )
+    # The public pages' agency figures (median times, shares) are shown only over at least this
+    # many reports; below it a page says there are too few reports to tell.
+    public_min_sample: int = setting(
+        "PUBLIC_MIN_SAMPLE",
+        "reports a public figure (median time, share) needs before the pages show it",
+        _parse_count(10_000, "reports"),
+        default=5,
+    )
+    # The public map's tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; without it
+    # the map page lists the open reports (no tiles are fetched from anywhere).
+    map_tile_url: str | None = setting(
+        "MAP_TILE_URL",
+        "tile URL template ({z}/{x}/{y}) for the public map page",
+        _parse_tile_url,
+        shown="none (a list, no map tiles)",
+    )
+    map_attribution: str | None = setting(
+        "MAP_ATTRIBUTION",
+        "the tiles' attribution shown under the map, e.g. © OpenStreetMap contributors",
     )
     # Days after "resolved" when the citizen is asked whether it really is fixed.
     fix_check_days: float = setting(

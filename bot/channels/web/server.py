@@ -1,7 +1,8 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
-It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py; the
-open data as files under /data/, downloads.py) and the agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py). Every answer
+It serves the public side (the web pages, bot/channels/web/pages/; Open311 GeoReport v2 under
+/open311/, bot/channels/web/open311.py; the open data as files under /data/, downloads.py) and the
+agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py). Every answer
 carries security headers; nothing it serves identifies a citizen.
 """
 
@@ -11,14 +12,15 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web import downloads, open311, status
+from bot.channels.web import downloads, open311, pages, status
 from bot.channels.web.keys import SERVICES
 from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
-    # Data only so far: nothing on this server may run a script, frame or load anything.
+    # Data: nothing may run a script, frame or load anything. The pages set their own policy
+    # (bot/channels/web/pages/common.py PAGE_CSP): their own style sheets and scripts only.
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -26,8 +28,9 @@ SECURITY_HEADERS = {
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    # On every answer, the router's 404 and 405 included.
-    response.headers.update(SECURITY_HEADERS)
+    # On every answer, the router's 404 and 405 included; a page's own policy is kept.
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 def application(services: Services) -> web.Application:
@@ -37,6 +40,7 @@ def application(services: Services) -> web.Application:
     status.add_routes(app)
     open311.add_routes(app)
     downloads.add_routes(app)
+    pages.add_routes(app)
     return app
 
 
