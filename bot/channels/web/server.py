@@ -33,11 +33,14 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault(name, value)
 
 
-def application(services: Services) -> web.Application:
+def application(services: Services, *, read_only: bool = False) -> web.Application:
+    """Every route; read_only (`run_bot.py serve-web`) leaves out the agencies' status
+    endpoint, the one route that writes."""
     app = web.Application(client_max_size=status.MAX_BODY)
     app[SERVICES] = services
     app.on_response_prepare.append(_security_headers)
-    status.add_routes(app)
+    if not read_only:
+        status.add_routes(app)
     open311.add_routes(app)
     downloads.add_routes(app)
     pages.add_routes(app)
@@ -47,13 +50,14 @@ def application(services: Services) -> web.Application:
 class AgencyWebServer:
     """The server's life: start() binds WEB_LISTEN:WEB_PORT, stop() closes it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, read_only: bool = False) -> None:
         self._services = services
+        self._read_only = read_only
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     def application(self) -> web.Application:
-        return application(self._services)
+        return application(self._services, read_only=self._read_only)
 
     async def start(self) -> None:
         settings = self._services.settings
@@ -63,7 +67,9 @@ class AgencyWebServer:
         await site.start()
         # WEB_PORT=0 (tests) lets the system choose: keep what it chose.
         self.port = self._runner.addresses[0][1]
-        log.info("web server (Open311, status endpoint) on %s:%s", settings.web_listen, self.port)
+        log.info(
+            "web server (pages, Open311, status endpoint) on %s:%s", settings.web_listen, self.port
+        )
 
     async def stop(self) -> None:
         if self._runner is not None:
