@@ -106,7 +106,8 @@ class Browser:
         async with self.http.request(
             method, self.base + path, params=params or None, headers=headers
         ) as response:
-            answer = Answer(response.status, response.headers, await response.text())
+            body = (await response.read()).decode("utf-8", "replace")
+            answer = Answer(response.status, response.headers, body)
         self.seen.append(answer.body)
         return answer
 
