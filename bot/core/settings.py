@@ -417,14 +417,17 @@ class Settings:
     webhook_secret: str | None = setting(
         "WEBHOOK_SECRET", "secret token Telegram sends with webhook updates", shown="random"
     )
-    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
-    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
+    # The bot's own web server: the public pages, Open311, the open data and the agencies' status
+    # endpoint (POST /agency/<code>/status); not started unless WEB_PORT is set (and required by
+    # `serve-web`). Separate from the Telegram webhook server above.
     web_listen: str = setting(
-        "WEB_LISTEN", "address of the agencies' status endpoint", default="127.0.0.1"
+        "WEB_LISTEN",
+        "address of the web server (public pages, Open311, status endpoint)",
+        default="127.0.0.1",
     )
     web_port: int | None = setting(
         "WEB_PORT",
-        "port of the agencies' status endpoint (off unless set)",
+        "port of the web server: public pages, Open311, status endpoint (off unless set)",
         _parse_port,
         shown="off",
     )

@@ -1,4 +1,5 @@
-"""Open311 answers as JSON or XML, the two formats of GeoReport v2, from the same documents.
+"""Open311 answers as JSON or XML, the two formats of GeoReport v2, from the same documents; and
+what every public answer shares: the reader's language, a button's label without its emoji.
 
 JSON is the document itself (lists are bare arrays, as in the specification's examples); XML
 names the root and each list's items as the specification does (<service_requests><request>,
