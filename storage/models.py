@@ -111,6 +111,9 @@ class Commitment(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     # Code, titles and descriptions in every language, case- and accent-folded, for search.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The OGP IRM's assessment as imported from the OGP export (bot/admin/ogp.py IRM_COLUMNS):
+    # {"specificity": "High", "completion_end_of_term": "Substantial", ...}; None: not assessed.
+    irm: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -123,6 +123,8 @@ BAD_VALUES = {
     "MODERATOR_LOCALE": "klingon",
     "DUPLICATE_RADIUS_M": "0",
     "PUBLIC_LOCATION_GRID_M": "a block",
+    "PUBLIC_MIN_SAMPLE": "0",
+    "MAP_TILE_URL": "http://tiles.example.org/{z}/{x}/{y}.png",
     "FIX_CHECK_DAYS": "many",
     "DRAFT_RETENTION_DAYS": "-1",
     "REJECTED_RETENTION_DAYS": "1.5",

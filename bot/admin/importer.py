@@ -45,6 +45,7 @@ _FIELDS = (
     "start_date",
     "end_date",
     "search_text",
+    "irm",
 )
 
 
@@ -111,7 +112,7 @@ def _merged_values(
         "descriptions": texts("descriptions"),
         "agency_id": agency_id if record.agency is not None else old("agency_id"),
     }
-    for name in ("action_plan", "theme", "country", "start_date", "end_date"):
+    for name in ("action_plan", "theme", "country", "start_date", "end_date", "irm"):
         given = getattr(record, name)
         values[name] = given if given is not None else old(name)
     if record.latitude is not None:

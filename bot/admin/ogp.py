@@ -2,7 +2,9 @@
 
 Mapping (see bot/admin/FORMAT.md): "Commitment Unique Identifier" is the code, "Commitment Title"
 and "Short Title" the English titles, "Full Text" the description, "Lead Institution" the agency
-(its code a slug of the country and the name), the policy-area flag columns the theme.
+(its code a slug of the country and the name), the policy-area flag columns the theme, and the
+IRM's assessment columns (IRM_COLUMNS) the commitment's `irm`, shown on its public scorecard
+apart from citizens' evidence.
 """
 
 from __future__ import annotations
@@ -118,6 +120,30 @@ LEGACY_TAGS: dict[str, str] = {
 }
 OTHER_THEME = "Other"
 
+# The Independent Reporting Mechanism's assessment: our key, then the export's columns, the first
+# with a value wins (the current formula's star at the end of term, else at the progress report).
+IRM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "specificity": ("Specificity",),
+    "verifiable": ("Verifiable",),
+    "relevant": ("_Relevant",),
+    "potential_impact": ("Potential Impact",),
+    "potential_for_results": ("Potential for Results",),
+    "completion_progress": ("Completion (Progress Report)",),
+    "completion_end_of_term": ("Completion (End Of Term)",),
+    "did_it_open_government": ("Did It Open Government (Overall)",),
+    "early_results": ("Early Results",),
+    "starred": (
+        "Starred (Current Formula) End of Term",
+        "Starred (Current Formula) Progress Report",
+    ),
+    "latest_irm_report": ("Latest IRM Report",),
+    "url": ("URL",),
+}
+# Flags written 1/0 in the export, kept as yes/no.
+IRM_FLAGS = frozenset({"relevant", "starred"})
+# "Not reviewed" and "no data" are no assessment: nothing is kept for them.
+IRM_MISSING = frozenset({"nr"})
+
 MISSING = frozenset({"", "na", "nd", "n/a"})
 # Phrases used instead of a date for work without a fixed start or end.
 OPEN_ENDED = frozenset(
@@ -215,7 +241,26 @@ def _record(
         partners=tuple(partners),
         start_date=parse_date(value(START), START, end=False, day_first=day_first),
         end_date=parse_date(value(END), END, end=True, day_first=day_first),
+        irm=irm_of(cells, index),
     )
+
+
+def irm_of(cells: list[str], index: dict[str, int]) -> dict[str, str]:
+    """The IRM's assessment columns the row has a value in, by IRM_COLUMNS key; flags as
+    "yes"/"no". Empty for a commitment the IRM has not assessed (or an export without them)."""
+    found: dict[str, str] = {}
+    for key, columns in IRM_COLUMNS.items():
+        for column in columns:
+            raw = " ".join(cells[index[column]].split()) if column in index else ""
+            if raw.lower() in MISSING or raw.lower() in IRM_MISSING:
+                continue
+            if key in IRM_FLAGS:
+                if raw not in ("0", "1"):
+                    continue
+                raw = "yes" if raw == "1" else "no"
+            found[key] = raw
+            break
+    return found
 
 
 def theme_of(cells: list[str], index: dict[str, int]) -> str:

@@ -59,6 +59,9 @@ class CommitmentRecord:
     radius_m: float | None = None
     start_date: date | None = None
     end_date: date | None = None
+    # The OGP IRM's assessment (bot/admin/ogp.py IRM_COLUMNS); None: not given (the stored one
+    # stays). Only the OGP export carries it.
+    irm: dict[str, str] | None = None
 
 
 def cell_count_mismatch(cells: int, header: int) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot.admin import add_admin_commands
+from bot.app import web_only
 from bot.app.application import HandlerRegistrar
 from bot.core.logging_setup import configure_logging
 from bot.core.services import Services
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="admin commands")
     add_admin_commands(subparsers)
+    web_only.register(subparsers)
     return parser
 
 

@@ -132,6 +132,17 @@ def _parse_base_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _parse_tile_url(raw: str) -> str:
+    if not re.match(r"^https://[^\s/]+/\S*$", raw) or not all(
+        part in raw for part in ("{z}", "{x}", "{y}")
+    ):
+        raise ValueError(
+            "expected an https URL with {z}, {x} and {y}, e.g. "
+            f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, got {raw!r}"
+        )
+    return raw
+
+
 def _number(raw: str, convert: Callable[[str], float], expected: str) -> float:
     """A number, or an error saying what was expected (not Python's "invalid literal")."""
     try:
@@ -325,6 +336,26 @@ class Settings:
         default=100.0,
         shown="100",
     )
+    # The public pages' agency figures (median times, shares) are shown only over at least this
+    # many reports; below it a page says there are too few reports to tell.
+    public_min_sample: int = setting(
+        "PUBLIC_MIN_SAMPLE",
+        "reports a public figure (median time, share) needs before the pages show it",
+        _parse_count(10_000, "reports"),
+        default=5,
+    )
+    # The public map's tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; without it
+    # the map page lists the open reports (no tiles are fetched from anywhere).
+    map_tile_url: str | None = setting(
+        "MAP_TILE_URL",
+        "tile URL template ({z}/{x}/{y}) for the public map page",
+        _parse_tile_url,
+        shown="none (a list, no map tiles)",
+    )
+    map_attribution: str | None = setting(
+        "MAP_ATTRIBUTION",
+        "the tiles' attribution shown under the map, e.g. © OpenStreetMap contributors",
+    )
     # Days after "resolved" when the citizen is asked whether it really is fixed.
     fix_check_days: float = setting(
         "FIX_CHECK_DAYS",
@@ -410,14 +441,17 @@ class Settings:
     webhook_secret: str | None = setting(
         "WEBHOOK_SECRET", "secret token Telegram sends with webhook updates", shown="random"
     )
-    # The bot's own web server for agencies' systems (POST /agency/<code>/status); not started
-    # unless WEB_PORT is set. Separate from the Telegram webhook server above.
+    # The bot's own web server: the public pages, Open311, the open data and the agencies' status
+    # endpoint (POST /agency/<code>/status); not started unless WEB_PORT is set (and required by
+    # `serve-web`). Separate from the Telegram webhook server above.
     web_listen: str = setting(
-        "WEB_LISTEN", "address of the agencies' status endpoint", default="127.0.0.1"
+        "WEB_LISTEN",
+        "address of the web server (public pages, Open311, status endpoint)",
+        default="127.0.0.1",
     )
     web_port: int | None = setting(
         "WEB_PORT",
-        "port of the agencies' status endpoint (off unless set)",
+        "port of the web server: public pages, Open311, status endpoint (off unless set)",
         _parse_port,
         shown="off",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Commitment
@@ -29,14 +29,20 @@ async def by_code(session: AsyncSession, code: str) -> Commitment | None:
     return found
 
 
+def search_conditions(query: str) -> list[ColumnElement[bool]]:
+    """A commitment's folded text holds every word of the query (the first eight); none for a
+    query without words."""
+    terms = fold_text(query).split()[:8]
+    return [Commitment.search_text.like(f"%{_like_escape(t)}%", escape="\\") for t in terms]
+
+
 async def search(
     session: AsyncSession, query: str, offset: int, limit: int
 ) -> tuple[Sequence[Commitment], int]:
     """Commitments whose folded text holds every word of the query; exact code matches first."""
-    terms = fold_text(query).split()[:8]
-    if not terms:
+    conditions = search_conditions(query)
+    if not conditions:
         return [], 0
-    conditions = [Commitment.search_text.like(f"%{_like_escape(t)}%", escape="\\") for t in terms]
     total = await session.scalar(select(func.count()).select_from(Commitment).where(*conditions))
     rows = await session.scalars(
         select(Commitment)

@@ -730,3 +730,22 @@ def test_counts_in_the_summary_are_singular_for_one(cli: Cli, db_url: str, tmp_p
         f"row 2: 1 cell but the header names {len(header)}",
         code=1,
     )
+
+
+def test_the_ogp_export_brings_the_irm_assessment(cli: Cli, db_url: str) -> None:
+    """The IRM's columns of the export, kept per commitment for its public scorecard."""
+    assert cli("import-commitments", str(OGP_SAMPLE)).code == 0
+    [[stored]] = rows(db_url, "SELECT irm FROM commitments WHERE code = ?", "NG0020")
+    assert json.loads(stored) == {
+        "verifiable": "Yes",
+        "relevant": "yes",
+        "potential_impact": "Transformative",
+        "completion_end_of_term": "Substantial",
+        "did_it_open_government": "Major",
+        "latest_irm_report": "2020",
+        "url": "https://opengovpartnership.org/members/nigeria/commitments/ng0020",
+    }
+    # "ND" (no data) and "NR" (not reviewed) are no assessment: nothing is kept for them.
+    [[albania]] = rows(db_url, "SELECT irm FROM commitments WHERE code = ?", "AL0002")
+    assert json.loads(albania)["specificity"] == "Medium"
+    assert "completion_end_of_term" not in json.loads(albania)

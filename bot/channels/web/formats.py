@@ -1,4 +1,5 @@
-"""Open311 answers as JSON or XML, the two formats of GeoReport v2, from the same documents.
+"""Open311 answers as JSON or XML, the two formats of GeoReport v2, from the same documents; and
+what every public answer shares: the reader's language, a button's label without its emoji.
 
 JSON is the document itself (lists are bare arrays, as in the specification's examples); XML
 names the root and each list's items as the specification does (<service_requests><request>,
@@ -8,12 +9,15 @@ names the root and each list's items as the specification does (<service_request
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 from xml.etree import ElementTree
 
 from aiohttp import web
+
+from bot.i18n.translate import accepted_languages, negotiate_preferred
 
 
 class Format(StrEnum):
@@ -84,3 +88,17 @@ def answer(
 def error(status: int, description: str, fmt: Format = Format.JSON) -> web.Response:
     """The specification's error answer: [{"code": ..., "description": ...}]."""
     return answer([{"code": status, "description": description}], fmt, "errors", status)
+
+
+def request_locale(request: web.Request, default: str) -> str:
+    """The reader's language: ?lang=, else the browser's (Accept-Language), else `default`."""
+    wanted = [
+        request.query.get("lang", ""),
+        *accepted_languages(request.headers.get("Accept-Language")),
+    ]
+    return negotiate_preferred([w for w in wanted if w], default)
+
+
+def plain_label(label: str) -> str:
+    """A button's label without its leading emoji: "⚠️ A problem" -> "A problem"."""
+    return re.sub(r"^[^\w(]+", "", label, flags=re.UNICODE) or label

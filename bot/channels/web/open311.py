@@ -26,11 +26,11 @@ from aiohttp import web
 from sqlalchemy import Row
 
 from bot.catalog.commitments import localized
-from bot.channels.web.formats import Format, answer, error
+from bot.channels.web.formats import Format, answer, error, plain_label, request_locale
 from bot.channels.web.keys import SERVICES
 from bot.channels.web.photos import public_base
 from bot.core.services import Services
-from bot.i18n.translate import _, accepted_languages, negotiate_preferred, use_locale
+from bot.i18n.translate import _, use_locale
 from bot.reports import public
 from bot.reports.drafting import KIND_LABELS, Kind
 from bot.reports.lifecycle import PUBLIC_CLOSED, PUBLIC_OPEN
@@ -64,11 +64,7 @@ def _format(request: web.Request) -> Format:
 
 
 def _locale(request: web.Request, services: Services) -> str:
-    wanted = [
-        request.query.get("lang", ""),
-        *accepted_languages(request.headers.get("Accept-Language")),
-    ]
-    return negotiate_preferred([w for w in wanted if w], services.settings.default_locale)
+    return request_locale(request, services.settings.default_locale)
 
 
 async def _unknown(request: web.Request) -> web.Response:
@@ -123,11 +119,6 @@ async def _services(request: web.Request) -> web.Response:
     return answer([_service(r, locale, default) for r in rows], _format(request), "services")
 
 
-def _plain(label: str) -> str:
-    """A button's label without its leading emoji: "⚠️ A problem" -> "A problem"."""
-    return re.sub(r"^[^\w(]+", "", label, flags=re.UNICODE) or label
-
-
 async def _service_definition(request: web.Request) -> web.Response:
     services, fmt = request.app[SERVICES], _format(request)
     async with services.db.read() as session:
@@ -143,7 +134,9 @@ async def _service_definition(request: web.Request) -> web.Response:
             "datatype_description": None,
             "order": 1,
             "description": _("What kind of report is this?"),
-            "values": [{"key": kind.value, "name": _plain(_(KIND_LABELS[kind]))} for kind in Kind],
+            "values": [
+                {"key": kind.value, "name": plain_label(_(KIND_LABELS[kind]))} for kind in Kind
+            ],
         }
     document = {"service_code": rows[0].Commitment.code, "attributes": [attribute]}
     return answer(document, fmt, "service_definition")

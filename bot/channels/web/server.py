@@ -1,10 +1,10 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
-It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py; the
-open data as files under /data/, downloads.py; public reports' photos under /media/, photos.py), the
-agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py) and the load
-balancer's GET /healthz (health.py). Every answer carries security headers; nothing it serves
-identifies a citizen.
+It serves the public side (the web pages, bot/channels/web/pages/; Open311 GeoReport v2 under
+/open311/, bot/channels/web/open311.py; the open data as files under /data/, downloads.py; public
+reports' photos under /media/, photos.py), the agencies' status endpoint (POST /agency/<code>/status,
+bot/channels/web/status.py) and the load balancer's GET /healthz (health.py). Every answer carries
+security headers; nothing it serves identifies a citizen.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import logging
 
 from aiohttp import web
 
-from bot.channels.web import downloads, health, open311, photos, status
+from bot.channels.web import downloads, health, open311, pages, photos, status
 from bot.channels.web.keys import SERVICES
 from bot.core.services import Services
 
 log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
-    # Data only so far: nothing on this server may run a script, frame or load anything.
+    # Data: nothing may run a script, frame or load anything. The pages set their own policy
+    # (bot/channels/web/pages/common.py PAGE_CSP): their own style sheets and scripts only.
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -28,32 +29,38 @@ SECURITY_HEADERS = {
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    # On every answer, the router's 404 and 405 included.
-    response.headers.update(SECURITY_HEADERS)
+    # On every answer, the router's 404 and 405 included; a page's own policy is kept.
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
-def application(services: Services) -> web.Application:
+def application(services: Services, *, read_only: bool = False) -> web.Application:
+    """Every route; read_only (`run_bot.py serve-web`) leaves out the agencies' status
+    endpoint, the one route that writes."""
     app = web.Application(client_max_size=status.MAX_BODY)
     app[SERVICES] = services
     app.on_response_prepare.append(_security_headers)
-    status.add_routes(app)
+    if not read_only:
+        status.add_routes(app)
     open311.add_routes(app)
     downloads.add_routes(app)
     health.add_routes(app)
     photos.add_routes(app)
+    pages.add_routes(app)
     return app
 
 
 class AgencyWebServer:
     """The server's life: start() binds WEB_LISTEN:WEB_PORT, stop() closes it."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, read_only: bool = False) -> None:
         self._services = services
+        self._read_only = read_only
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     def application(self) -> web.Application:
-        return application(self._services)
+        return application(self._services, read_only=self._read_only)
 
     async def start(self) -> None:
         settings = self._services.settings
@@ -63,7 +70,9 @@ class AgencyWebServer:
         await site.start()
         # WEB_PORT=0 (tests) lets the system choose: keep what it chose.
         self.port = self._runner.addresses[0][1]
-        log.info("web server (Open311, status endpoint) on %s:%s", settings.web_listen, self.port)
+        log.info(
+            "web server (pages, Open311, status endpoint) on %s:%s", settings.web_listen, self.port
+        )
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -1,0 +1,46 @@
+"""The agencies' responsiveness, GET /agencies: for every agency with public reports, the same
+figures as a commitment's scorecard (bot/reports/responsiveness.py) with the same minimum sample,
+and a plain note on what such figures can and cannot say."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.catalog.commitments import localized
+from bot.channels.web.keys import SERVICES
+from bot.channels.web.pages.common import only, render
+from bot.i18n.translate import _, current_locale
+from bot.reports import responsiveness
+from storage.queries import scorecards as queries
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/agencies", agencies_page)
+
+
+async def agencies_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    settings = services.settings
+    only(request)
+    figures = await responsiveness.of_agencies(services.db, settings.public_min_sample)
+    async with services.db.read() as session:
+        agencies = await queries.agencies(session, figures)
+    locale = current_locale()
+    rows = sorted(
+        (
+            {
+                "code": agency.code,
+                "name": localized(agency.names or {}, locale, settings.default_locale)
+                or agency.code,
+                "figures": figures[agency.id],
+            }
+            for agency in agencies
+        ),
+        key=lambda row: str(row["name"]).casefold(),
+    )
+    context = {
+        "title": _("How agencies respond"),
+        "rows": rows,
+        "minimum": settings.public_min_sample,
+    }
+    return render(request, "agencies.html", context)

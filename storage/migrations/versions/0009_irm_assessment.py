@@ -1,0 +1,26 @@
+"""irm assessment: the OGP Independent Reporting Mechanism's assessment of a commitment, as imported
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-04 09:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("irm", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.drop_column("irm")

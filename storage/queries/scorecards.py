@@ -1,0 +1,379 @@
+"""What the public pages read: commitments with their counts, a commitment's scorecard, a report
+with its history, and agencies' responsiveness, aggregated in SQL.
+
+Which statuses are public, open or an answer, and whose notes are public, are the caller's to say
+(bot/reports/lifecycle.py, bot/reports/public.py); this module turns them into SQL. Every query
+reaches reports through ix_reports_commitment_status (per commitment) or aggregates in the
+database; none loads a commitment's or an agency's reports into Python. Report rows carry the
+report's own columns (storage/queries/exports.py report_columns), for the one public serializer
+to shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Agency, Commitment, Report, ReportEvent, ReportSupporter
+from storage.queries.commitments import search_conditions
+from storage.queries.digests import Median, _seconds_between
+from storage.queries.exports import report_columns
+
+# --- the list of commitments --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitmentFilter:
+    query: str = ""  # words, folded as the bot's search folds them
+    theme: str | None = None
+    agency_id: int | None = None
+
+
+def _count_in(statuses: Collection[str]) -> Any:
+    return (
+        select(func.count(Report.id))
+        .where(Report.commitment_id == Commitment.id, Report.status.in_(sorted(statuses)))
+        .correlate(Commitment)
+        .scalar_subquery()
+    )
+
+
+async def commitments(
+    session: AsyncSession,
+    where: CommitmentFilter,
+    open_statuses: Collection[str],
+    resolved_statuses: Collection[str],
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[Row], int]:
+    """A page of commitments (by code, an exact code match first) with their agency's names and
+    how many of their reports are open and resolved; and how many commitments match."""
+    conditions: list[ColumnElement[bool]] = search_conditions(where.query)
+    if where.theme is not None:
+        conditions.append(Commitment.theme == where.theme)
+    if where.agency_id is not None:
+        conditions.append(Commitment.agency_id == where.agency_id)
+    total = await session.scalar(select(func.count()).select_from(Commitment).where(*conditions))
+    exact = func.lower(Commitment.code) == where.query.strip().lower()
+    rows = await session.execute(
+        select(
+            Commitment,
+            Agency.names.label("agency_names"),
+            Agency.code.label("agency_code"),
+            _count_in(open_statuses).label("open_count"),
+            _count_in(resolved_statuses).label("resolved_count"),
+        )
+        .outerjoin(Agency, Agency.id == Commitment.agency_id)
+        .where(*conditions)
+        .order_by(exact.desc(), Commitment.code)
+        .offset(offset)
+        .limit(limit)
+    )
+    return rows.all(), total or 0
+
+
+async def themes(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(
+        select(Commitment.theme).where(Commitment.theme.is_not(None)).distinct()
+    )
+    return sorted(t for t in rows.all() if t)
+
+
+async def agencies_with_commitments(session: AsyncSession) -> Sequence[Agency]:
+    """The agencies responsible for at least one commitment, by code."""
+    rows = await session.scalars(
+        select(Agency)
+        .where(Agency.id.in_(select(Commitment.agency_id).where(Commitment.agency_id.is_not(None))))
+        .order_by(Agency.code)
+    )
+    return rows.all()
+
+
+async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
+    return await session.scalar(select(Agency).where(Agency.code == code))
+
+
+# --- one commitment --------------------------------------------------------------------------------
+
+
+async def commitment(session: AsyncSession, code: str) -> Row | None:
+    """The commitment with this code (any letter case) and its agency's names."""
+    statement = select(
+        Commitment, Agency.names.label("agency_names"), Agency.code.label("agency_code")
+    ).outerjoin(Agency, Agency.id == Commitment.agency_id)
+    row = (await session.execute(statement.where(Commitment.code == code))).first()
+    if row is None:
+        row = (
+            await session.execute(
+                statement.where(func.lower(Commitment.code) == code.lower()).limit(1)
+            )
+        ).first()
+    return row
+
+
+def _month(session: AsyncSession, column: Any) -> Any:
+    """ "YYYY-MM" of a UTC timestamp."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.substr(column, 1, 7)  # SQLite stores "YYYY-MM-DD HH:MM:SS..." in UTC
+
+
+async def monthly_counts(
+    session: AsyncSession, commitment_id: int, statuses: Collection[str]
+) -> list[tuple[str, str, int]]:
+    """(month the reports came in, their status now, how many), oldest month first."""
+    month = _month(session, Report.created_at).label("month")
+    rows = await session.execute(
+        select(month, Report.status, func.count())
+        .where(Report.commitment_id == commitment_id, Report.status.in_(sorted(statuses)))
+        .group_by(month, Report.status)
+        .order_by(month)
+    )
+    return [(m, status, n) for m, status, n in rows.all()]
+
+
+def _supporters() -> Any:
+    return (
+        select(func.count(ReportSupporter.id))
+        .where(ReportSupporter.report_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
+async def reports_of(
+    session: AsyncSession,
+    commitment_id: int,
+    statuses: Collection[str],
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[Row], int]:
+    """A page of the commitment's reports in `statuses`, newest first, with their supporter
+    counts; and how many there are."""
+    condition = and_(Report.commitment_id == commitment_id, Report.status.in_(sorted(statuses)))
+    total = await session.scalar(select(func.count(Report.id)).where(condition))
+    rows = await session.execute(
+        select(*report_columns(), _supporters().label("supporter_count"))
+        .join(Commitment, Commitment.id == Report.commitment_id)
+        .where(condition)
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return rows.all(), total or 0
+
+
+async def latest_notes(
+    session: AsyncSession,
+    commitment_id: int,
+    statuses: Collection[str],
+    actor_kinds: Collection[str],
+    limit: int,
+) -> Sequence[Row]:
+    """The latest notes by `actor_kinds` (the agency's answers) on the commitment's reports in
+    `statuses`: reference, to_status, note, created_at; newest first."""
+    rows = await session.execute(
+        select(Report.reference, ReportEvent.to_status, ReportEvent.note, ReportEvent.created_at)
+        .join(Report, Report.id == ReportEvent.report_id)
+        .where(
+            Report.commitment_id == commitment_id,
+            Report.status.in_(sorted(statuses)),
+            ReportEvent.actor_kind.in_(sorted(actor_kinds)),
+            ReportEvent.note.is_not(None),
+        )
+        .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc())
+        .limit(limit)
+    )
+    return rows.all()
+
+
+# --- one report --------------------------------------------------------------------------------------
+
+
+async def report(session: AsyncSession, reference: str, statuses: Collection[str]) -> Row | None:
+    """The report with this reference if it is in `statuses`: its own columns, its id, its
+    supporter count and its commitment's titles."""
+    row = await session.execute(
+        select(
+            *report_columns(),
+            Report.id.label("report_id"),
+            _supporters().label("supporter_count"),
+            Commitment.titles.label("commitment_titles"),
+            Commitment.short_titles.label("commitment_short_titles"),
+        )
+        .join(Commitment, Commitment.id == Report.commitment_id)
+        .where(Report.reference == reference, Report.status.in_(sorted(statuses)))
+    )
+    return row.first()
+
+
+async def history(
+    session: AsyncSession,
+    report_id: int,
+    actions: Collection[str],
+    note_actor_kinds: Collection[str],
+) -> Sequence[Row]:
+    """The report's events of these actions, oldest first: created_at, to_status, and the note
+    only where its actor is one of `note_actor_kinds` (None otherwise: a moderator's reasons
+    never leave the database through here)."""
+    note = case((ReportEvent.actor_kind.in_(sorted(note_actor_kinds)), ReportEvent.note))
+    rows = await session.execute(
+        select(ReportEvent.created_at, ReportEvent.to_status, note.label("note"))
+        .where(ReportEvent.report_id == report_id, ReportEvent.action.in_(sorted(actions)))
+        .order_by(ReportEvent.created_at, ReportEvent.id)
+    )
+    return rows.all()
+
+
+# --- responsiveness ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponsivenessSets:
+    """The statuses the figures count with (bot/reports/lifecycle.py says which)."""
+
+    counted: frozenset[str]  # the reports that count: public, not merged into another
+    published: str
+    answers: frozenset[str]  # the agency's answers: the first one answers a report
+    resolved: str
+    closed: frozenset[str]  # what the agency closes with that citizens can reopen
+    reopened: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    published: int  # reports ever published
+    answered: int  # of them, answered by the agency
+    closed: int  # closed by the agency (resolved or no action) at least once
+    reopened: int  # of them, reopened by citizens ("closed but not fixed")
+    to_answer: Median  # from first publication to the first answer
+    to_resolve: Median  # from first publication to the first resolution
+
+
+async def responsiveness(
+    session: AsyncSession,
+    sets: ResponsivenessSets,
+    *,
+    commitment_id: int | None = None,
+    by_agency: bool = False,
+) -> dict[int | None, Counts]:
+    """The figures over one set of reports: a commitment's (commitment_id), or every agency's
+    (by_agency: keyed by agency id). One pass over the events of the counted reports, grouped
+    per report, then per group in the database; medians by window functions."""
+    dialect = session.get_bind().dialect.name
+    group = Commitment.agency_id if by_agency else literal(0)
+    status_event = ReportEvent.action == "status"
+
+    def first(condition: ColumnElement[bool]) -> Any:
+        return func.min(case((and_(status_event, condition), ReportEvent.created_at)))
+
+    def ever(condition: ColumnElement[bool]) -> Any:
+        return func.max(case((and_(status_event, condition), 1), else_=0))
+
+    per_report = (
+        select(
+            group.label("g"),
+            first(ReportEvent.to_status == sets.published).label("published_at"),
+            first(ReportEvent.to_status.in_(sorted(sets.answers))).label("answered_at"),
+            first(ReportEvent.to_status == sets.resolved).label("resolved_at"),
+            ever(ReportEvent.to_status.in_(sorted(sets.closed))).label("closed"),
+            ever(ReportEvent.to_status == sets.reopened).label("reopened"),
+        )
+        .select_from(Report)
+        .join(Commitment, Commitment.id == Report.commitment_id)
+        .join(ReportEvent, ReportEvent.report_id == Report.id)
+        .where(Report.status.in_(sorted(sets.counted)))
+        .group_by(Report.id, group)
+    )
+    if commitment_id is not None:
+        per_report = per_report.where(Report.commitment_id == commitment_id)
+    firsts = per_report.cte("firsts")
+    published = firsts.c.published_at.is_not(None)
+    totals = await session.execute(
+        select(
+            firsts.c.g,
+            func.count(),
+            func.count(firsts.c.answered_at),
+            func.sum(firsts.c.closed),
+            func.sum(case((and_(firsts.c.closed == 1, firsts.c.reopened == 1), 1), else_=0)),
+        )
+        .where(published)
+        .group_by(firsts.c.g)
+    )
+    counted = {
+        g: (n, answered, closed or 0, reopened or 0) for g, n, answered, closed, reopened in totals
+    }
+    to_answer = await _medians(
+        session,
+        select(
+            firsts.c.g,
+            _seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d"),
+        ).where(published, firsts.c.answered_at >= firsts.c.published_at),
+    )
+    to_resolve = await _medians(
+        session,
+        select(
+            firsts.c.g,
+            _seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d"),
+        ).where(published, firsts.c.resolved_at >= firsts.c.published_at),
+    )
+    empty = Median(None, 0)
+    found: dict[int | None, Counts] = {}
+    for g, (n, answered, closed, reopened) in counted.items():
+        key = g if by_agency else commitment_id
+        found[key] = Counts(
+            n, answered, closed, reopened, to_answer.get(g, empty), to_resolve.get(g, empty)
+        )
+    return found
+
+
+async def _medians(session: AsyncSession, durations: Any) -> dict[Any, Median]:
+    """The median duration per group of (g, d) rows: the middle row, or the mean of the two."""
+    inner = durations.subquery()
+    ranked = select(
+        inner.c.g,
+        inner.c.d,
+        func.row_number().over(partition_by=inner.c.g, order_by=inner.c.d).label("rn"),
+        func.count().over(partition_by=inner.c.g).label("n"),
+    ).subquery()
+    rows = await session.execute(
+        select(ranked.c.g, func.avg(ranked.c.d), func.max(ranked.c.n))
+        .where(ranked.c.rn * 2 >= ranked.c.n, ranked.c.rn * 2 <= ranked.c.n + 2)
+        .group_by(ranked.c.g)
+    )
+    # julianday() arithmetic is off by microseconds; durations are shown in hours or days.
+    return {g: Median(round(float(d), 3), int(n)) for g, d, n in rows.all() if d is not None}
+
+
+async def agencies(session: AsyncSession, ids: Collection[int]) -> Sequence[Agency]:
+    rows = await session.scalars(select(Agency).where(Agency.id.in_(sorted(ids))))
+    return rows.all()
+
+
+# --- the map ----------------------------------------------------------------------------------------
+
+
+async def located_reports(
+    session: AsyncSession, statuses: Collection[str], limit: int, since: datetime | None = None
+) -> Sequence[Row]:
+    """Reports in `statuses` that have a place, newest first, at most `limit`, with their
+    commitment's titles (for the map's list)."""
+    statement = (
+        select(
+            *report_columns(),
+            Commitment.titles.label("commitment_titles"),
+            Commitment.short_titles.label("commitment_short_titles"),
+        )
+        .join(Commitment, Commitment.id == Report.commitment_id)
+        .where(Report.status.in_(sorted(statuses)), Report.latitude.is_not(None))
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        statement = statement.where(Report.created_at >= since)
+    return (await session.execute(statement)).all()
