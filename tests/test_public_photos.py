@@ -15,6 +15,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,22 @@ async def assert_not_found(civic: Civic, *paths: str) -> None:
             assert answer.headers.get("Content-Type") == unknown.headers.get("Content-Type")
             assert "ETag" not in answer.headers and "Cache-Control" not in answer.headers
             assert answer.body == (unknown.body if method == "GET" else b""), path
+
+
+async def page_images(civic: Civic, reference: str) -> list[tuple[str, str]]:
+    """The images on the report's public page, as (src, alt)."""
+    answer = await civic.get(f"/reports/{reference}")
+    assert answer.status == 200
+    images: list[tuple[str, str]] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "img":
+                found = dict(attrs)
+                images.append((found.get("src") or "", found.get("alt") or ""))
+
+    Images().feed(answer.body.decode())
+    return images
 
 
 async def open311_media_url(civic: Civic, reference: str) -> str | None:
@@ -257,6 +274,13 @@ async def test_hide_and_show_from_the_card_and_what_the_web_serves(
     csv_answer = await civic.get("/data/reports.csv")
     assert csv_answer.body.decode().splitlines()[0].endswith(",updated_at,media_url")
 
+    # The report's public page shows both photos, in order, each with its alternative text.
+    assert await page_images(civic, reference) == [
+        (first, f"Photo 1 of 2 sent with report {reference}"),
+        (second, f"Photo 2 of 2 sent with report {reference}"),
+    ]
+    assert await page_images(civic, without) == []
+
     # Hidden again once public: gone at once, and the downloads' ETag moves on.
     etag = csv_answer.headers["ETag"]
     await press(staff.ada, HIDE, shown)
@@ -267,6 +291,7 @@ async def test_hide_and_show_from_the_card_and_what_the_web_serves(
         civic.base + "/data/reports.csv", headers={"If-None-Match": etag}
     ) as download:
         assert download.status == 200, "hiding changed the file"
+    assert await page_images(civic, reference) == []
 
 
 async def test_only_moderators_and_forged_or_stale_presses_change_nothing(

@@ -403,7 +403,7 @@ async def test_a_report_page_shows_the_public_side_only(browser: Browser, harnes
     latitude, longitude = coarse(10.57316, 7.44127, 100.0)  # the centre of its 100 m cell
     assert f"{latitude:.4f}, {longitude:.4f}" in page.text
     assert "the agency says it is not responsible" in page.text
-    assert page.find("img") == []  # no public photos yet
+    assert page.find("img") == []  # it was sent without photos
 
 
 async def test_the_irm_assessment_apart_from_citizens_evidence(

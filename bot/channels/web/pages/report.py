@@ -1,7 +1,7 @@
 """A public report, GET /reports/{reference}: its public text (the moderator's redaction where
 there is one), kind, commitment, status history with the agency's public notes, how many citizens
-support it, and its coarse public place; never who reported. Photos are listed for the public
-photo route (/media/{reference}/{n}.jpg) once it exists; none are shown until then."""
+support it, its coarse public place and its public photos (served by /media/{reference}/{n}.jpg,
+none when a moderator hid them); never who reported."""
 
 from __future__ import annotations
 
@@ -58,7 +58,6 @@ async def report_page(request: web.Request) -> web.Response:
         "longitude": longitude,
         "grid_m": settings.public_location_grid_m,
         "history": events,
-        # The public photo route (/media/{reference}/{n}.jpg) comes with its own change.
-        "photos": [],
+        "photos": public.public_photo_paths(row.reference, public.public_photo_count(row)),
     }
     return render(request, "report.html", context)
