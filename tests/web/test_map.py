@@ -68,7 +68,7 @@ async def test_the_map_lists_open_reports_without_javascript(
     assert features[1]["properties"]["public_text"] == f"Open {HOSTILE}"
     assert set(features[1]["properties"]) == {
         "reference", "commitment_code", "kind", "public_text", "language", "status",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "media_url",
     }  # fmt: skip
 
 

@@ -17,10 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("commitments", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("irm", sa.JSON(), nullable=True))
+    # In place: rebuilding `commitments` on SQLite would trip its reports' foreign keys.
+    op.add_column("commitments", sa.Column("irm", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("commitments", schema=None) as batch_op:
-        batch_op.drop_column("irm")
+    # SQLite 3.35 and later drop a column in place, too.
+    op.drop_column("commitments", "irm")
