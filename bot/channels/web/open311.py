@@ -458,7 +458,8 @@ async def _create_request(request: web.Request) -> web.Response:
     log.info("Open311: partner %s filed %s", partner.name, reference)
     with use_locale(locale):
         notice = _("A moderator reviews the report; it is public once approved.")
-    document = [{"service_request_id": reference, "service_notice": notice, "account_id": None}]
+    # account_id "may not be returned": partners' callers have no account here.
+    document = [{"service_request_id": reference, "service_notice": notice}]
     return answer(document, fmt, "service_requests")
 
 

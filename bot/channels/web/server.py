@@ -1,8 +1,10 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
-It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py; the
-open data as files under /data/, downloads.py) and the agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py). Every answer
-carries security headers; nothing it serves identifies a citizen.
+It serves the public side (Open311 GeoReport v2 under /open311/, bot/channels/web/open311.py,
+with POST requests for partner channels holding an API key; the open data as files under /data/,
+downloads.py) and the agencies' status endpoint (POST /agency/<code>/status,
+bot/channels/web/status.py). Every answer carries security headers; nothing it serves identifies
+a citizen. There is no access log: a URL could carry a secret someone put there by mistake.
 """
 
 from __future__ import annotations
