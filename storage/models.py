@@ -397,3 +397,24 @@ class ReportQuestion(Base):
     citizen_message_id: Mapped[int | None] = mapped_column(BigInteger)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- Open311 partners (POST requests with an API key) ------------------------------------------
+
+
+class ApiKey(Base):
+    """A partner channel's key for Open311 POST (a web form, an SMS gateway, a call centre).
+
+    Only the key's SHA-256 is kept; the key itself is shown once, when it is made. Each partner
+    files its reports as its own stand-in citizen (citizen_id; storage/queries/citizens.py
+    without_telegram), who is nobody in Telegram and is never messaged."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner: Mapped[str] = mapped_column(String(64), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()

@@ -27,10 +27,11 @@ from bot.reports.flags import Flag, find_flags, flag_label
 from bot.reports.lifecycle import FINAL, PHOTO_STATUSES, Status, can_transition, status_label
 from bot.reports.moderation import REJECT_REASONS
 from storage.models import Report, ReportEvent, ReportQuestion
+from storage.queries import api_keys as api_key_queries
 from storage.queries import blocking as blocking_queries
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
-from storage.queries.erasure import ERASED_CITIZEN_ID
+from storage.queries.citizens import without_telegram
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,12 @@ async def build_card(
         history = await report_queries.events(session, report.id)
         questions = await queries.questions_of(session, report.id)
         posted = await queries.card_of(session, report.id)
+        # A partner channel's report says whose channel it came from (never who called it).
+        partner = (
+            await api_key_queries.partner_of(session, report.citizen_id)
+            if without_telegram(report.citizen_id)
+            else None
+        )
         sender_blocked = (
             await blocking_queries.blocked_since(session, report.citizen_id) is not None
         )
@@ -122,7 +129,7 @@ async def build_card(
 
         def draw(quote_limit: int | None = None) -> tuple[list[str], list[str]]:
             return _card_text(
-                services, report, supporters, history, questions, candidates, quote_limit
+                services, report, supporters, history, questions, candidates, quote_limit, partner
             )
 
         if as_caption:
@@ -207,11 +214,16 @@ def _card_text(
     questions: Sequence[ReportQuestion],
     candidates: list[NearbyReport],
     quote_limit: int | None = None,
+    partner: str | None = None,
 ) -> tuple[list[str], list[str]]:
     """(the card's lines, the lines of its history); quoted texts cut to quote_limit."""
     settings = services.settings
-    lines = [
-        f"<b>{report.reference}</b> · {escape(status_label(report.status))}",
+    lines = [f"<b>{report.reference}</b> · {escape(status_label(report.status))}"]
+    if partner is not None:
+        # Translators: on a moderation card; the report came from a partner channel (a web form,
+        # an SMS gateway, a call centre) over Open311; {name} is the partner's name.
+        lines.append(_("🔌 <b>From partner:</b> {name}").format(name=escape(partner)))
+    lines += [
         *report_lines(
             services,
             report,
@@ -376,7 +388,8 @@ def _card_markup(
         rows.append([button(_("✍️ Another reason: reply with it"), "bo")])
         rows.append([button(_("◀️ Back"), "bk")])
         return InlineKeyboardMarkup(rows)
-    erased = report.citizen_id == ERASED_CITIZEN_ID  # the author erased their data
+    # The author erased their data, or a partner channel sent it: nobody to ask or block.
+    erased = without_telegram(report.citizen_id)
     # The sender can be blocked from any card, a closed one too (a spammer's rejected report).
     block_row: list[InlineKeyboardButton] = []
     if sender_blocked:

@@ -48,6 +48,7 @@ from bot.reports.moderation import REJECT_REASONS
 from storage.models import Citizen, Commitment, Report
 from storage.queries import media
 from storage.queries import moderation as queries
+from storage.queries.citizens import without_telegram
 
 MAX_ALBUM = 10
 # How long a one-message card waits for Telegram's answer (PTB's default is 5 s): a slow answer
@@ -122,6 +123,8 @@ class TelegramSenders:
             commitment = await session.get(Commitment, report.commitment_id) if report else None
         if citizen is None or report is None or commitment is None:
             raise PermanentFailure("citizen or report is gone")
+        if without_telegram(citizen.id):
+            return  # a stand-in (bot/reports/notices.py queues nothing for one): nobody to tell
         locale = citizen_locale(self._services, citizen)
         with use_locale(locale):
             if payload.get("moved"):
@@ -142,6 +145,8 @@ class TelegramSenders:
             reference = await queries.reference_of(session, question.report_id)
         if citizen is None or reference is None:
             raise PermanentFailure("citizen or report is gone")
+        if without_telegram(citizen.id):
+            raise PermanentFailure("a stand-in has no Telegram chat to ask in")
         with use_locale(citizen_locale(self._services, citizen)):
             text = _(
                 "❓ A moderator has a question about your report {reference}:\n\n"
@@ -176,8 +181,8 @@ class TelegramSenders:
             citizen = await session.get(Citizen, report.citizen_id) if report else None
         if report is None or citizen is None:
             raise PermanentFailure(f"report {report_id} or its author is gone")
-        if report.status != Status.RESOLVED:
-            return  # reopened or moved on meanwhile: nothing to ask any more
+        if report.status != Status.RESOLVED or without_telegram(citizen.id):
+            return  # reopened or moved on meanwhile, or a stand-in: nothing to ask
         with use_locale(citizen_locale(self._services, citizen)):
             text = _(
                 "🔧 The agency said your report {reference} is resolved. Is it really fixed?"
@@ -204,6 +209,8 @@ class TelegramSenders:
             citizen = await session.get(Citizen, int(message.payload["citizen_id"]))
         if citizen is None:
             raise PermanentFailure("citizen is gone")
+        if without_telegram(citizen.id):
+            return  # a stand-in: nobody to tell
         if (citizen.blocked_at is not None) != blocked:
             return  # undone before it could be said: there is nothing to tell any more
         with use_locale(citizen_locale(self._services, citizen)):

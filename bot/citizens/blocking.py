@@ -28,7 +28,7 @@ from storage.db import Database
 from storage.models import Citizen
 from storage.queries import blocking as queries
 from storage.queries import moderation as moderation_queries
-from storage.queries.erasure import ERASED_CITIZEN_ID
+from storage.queries.citizens import without_telegram
 
 MAX_REASON = 500
 
@@ -108,8 +108,8 @@ async def _from_card(
         report = await moderation_queries.report_for_update(session, report_id)
         if report is None:
             raise ReportNotFound()
-        if report.citizen_id == ERASED_CITIZEN_ID:
-            raise SenderGone()  # the stand-in for everyone who erased their data
+        if without_telegram(report.citizen_id):
+            raise SenderGone()  # a stand-in: the erased author, or a partner channel
         citizen = await queries.citizen_for_update(session, report.citizen_id)
         if citizen is None:
             raise SenderGone()

@@ -86,8 +86,8 @@ async def erase(services: Services, telegram_user_id: int, *, withdraw: bool) ->
 
 async def is_known(services: Services, telegram_user_id: int) -> int | None:
     """The citizen's internal id, if anything is stored about them (for /forget's buttons)."""
-    if telegram_user_id == queries.ERASED_TELEGRAM_USER_ID:
-        return None
+    if citizens.without_telegram(telegram_user_id):
+        return None  # a stand-in, not a Telegram user
     async with services.db.read() as session:
         citizen = await citizens.by_telegram_id(session, telegram_user_id)
         return citizen.id if citizen is not None else None

@@ -398,6 +398,14 @@ class Settings:
         _parse_count(86_400, "seconds"),
         default=60,
     )
+    # Open311 POST (bot/channels/web/open311.py): reports one partner's API key can file in any
+    # minute; counted from the reports table, so it holds across restarts and workers.
+    open311_posts_per_minute: int = setting(
+        "OPEN311_POSTS_PER_MINUTE",
+        "reports one partner's Open311 API key can file a minute (then 429 with Retry-After)",
+        _parse_count(10_000, "reports"),
+        default=30,
+    )
     # The bot's @username, for deep links and QR codes; asked from Telegram (getMe) when unset.
     bot_username: str | None = setting(
         "BOT_USERNAME",

@@ -23,11 +23,9 @@ from bot.core.services import Services
 from bot.i18n.translate import N_
 from bot.reports import daily_limit, moderation
 from bot.reports.duplicates import NearbyReport, nearby_open_reports
-from bot.reports.effects import carry_out
-from bot.reports.lifecycle import Status, record_creation
+from bot.reports.filing import Filing, file_report
 from bot.reports.photos import CleanImage
-from bot.reports.references import new_reference
-from storage.models import Citizen, Draft, Report, ReportPhoto
+from storage.models import Citizen, Draft, Report
 from storage.queries import citizens, drafts, media, reports
 from storage.queries import commitments as commitment_queries
 from storage.queries import moderation as moderation_queries
@@ -418,7 +416,8 @@ async def choose_kind(services: Services, user_id: int, version: int, kind: str)
     return await _mutate(services, user_id, apply, version=version, steps={Step.KIND})
 
 
-async def describe_text(services: Services, user_id: int, text: str) -> DraftView:
+def check_text(text: str) -> str:
+    """A description as it is kept (stripped), or TextWithoutWords, TextTooShort, TextTooLong."""
     text = text.strip()
     if not has_words(text):
         raise TextWithoutWords()
@@ -426,6 +425,11 @@ async def describe_text(services: Services, user_id: int, text: str) -> DraftVie
         raise TextTooShort()
     if len(text) > MAX_TEXT:
         raise TextTooLong(len(text))
+    return text
+
+
+async def describe_text(services: Services, user_id: int, text: str) -> DraftView:
+    text = check_text(text)
 
     def apply(data: dict[str, Any], step: Step) -> Step:
         data["text"] = text
@@ -599,41 +603,24 @@ async def confirm(services: Services, user_id: int, version: int, language: str)
         commitment = await commitment_queries.by_id(session, view.data["commitment_id"])
         if commitment is None:
             raise UnknownCommitment()
-        now = services.clock()
-        reference = await _unused_reference(session)
         location = view.location or {}
-        voice = view.voice or {}
-        report = Report(
-            reference=reference,
-            commitment_id=commitment.id,
-            citizen_id=citizen.id,
-            kind=view.kind,
-            text=view.text,
-            voice_file_id=voice.get("file_id"),
-            voice_file_unique_id=voice.get("unique_id"),
-            voice_duration=voice.get("duration"),
-            language=language,
-            latitude=location.get("lat"),
-            longitude=location.get("lon"),
-            accuracy_m=location.get("accuracy"),
-            status=Status.PENDING_REVIEW,
-            created_at=now,
-            updated_at=now,
+        report = await file_report(
+            services,
+            session,
+            Filing(
+                citizen_id=citizen.id,
+                commitment_id=commitment.id,
+                kind=view.data["kind"],
+                language=language,
+                text=view.text,
+                voice=view.voice,
+                latitude=location.get("lat"),
+                longitude=location.get("lon"),
+                accuracy_m=location.get("accuracy"),
+                photos=view.photos,
+            ),
         )
-        photos = [
-            ReportPhoto(
-                position=position,
-                telegram_file_id=p["file_id"],
-                telegram_file_unique_id=p["unique_id"],
-                size=p["size"],
-                content_sha256=p["sha256"],
-            )
-            for position, p in enumerate(view.photos)
-        ]
-        await reports.add(session, report, photos)
-        created = await record_creation(session, report, actor_id=citizen.id, at=now)
-        # The card reaches the staff group through the outbox, committed with the report.
-        await carry_out(services, session, report, created)
+        reference, now = report.reference, report.created_at
         # Keep the finished draft as a marker, so its old buttons answer "already sent".
         draft.step = Step.SENT
         draft.data = {"reference": reference}
@@ -748,11 +735,3 @@ async def _mutate(
         draft.version += 1
         draft.updated_at = services.clock()
         return _view(draft)
-
-
-async def _unused_reference(session: AsyncSession) -> str:
-    for _attempt in range(10):
-        reference = new_reference()
-        if not await reports.reference_exists(session, reference):
-            return reference
-    raise RuntimeError("could not find an unused reference")  # ~never at a billion references

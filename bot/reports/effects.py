@@ -35,7 +35,7 @@ from bot.reports.lifecycle import (
 from bot.reports.notices import queue_status_notices
 from storage.models import Report, ReportEvent
 from storage.queries import agencies as agency_queries
-from storage.queries.erasure import ERASED_CITIZEN_ID
+from storage.queries.citizens import without_telegram
 
 
 class Effect(StrEnum):
@@ -311,8 +311,8 @@ async def _agency_webhook(change: _Change) -> None:
 
 
 async def _schedule_fix_check(change: _Change) -> None:
-    if change.report.citizen_id == ERASED_CITIZEN_ID:
-        return  # the author erased their data: nobody to ask
+    if without_telegram(change.report.citizen_id):
+        return  # the author erased their data, or a partner sent it: nobody to ask
     event = change.event
     ask_at = event.created_at + timedelta(days=change.services.settings.fix_check_days)
     await enqueue(

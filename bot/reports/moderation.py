@@ -24,7 +24,7 @@ from storage.queries import citizens as citizen_queries
 from storage.queries import commitments as commitment_queries
 from storage.queries import moderation as queries
 from storage.queries import reports as report_queries
-from storage.queries.erasure import ERASED_CITIZEN_ID
+from storage.queries.citizens import without_telegram
 
 MAX_PUBLIC_TEXT = 2_000
 MAX_QUESTION = 1_000
@@ -67,7 +67,8 @@ class TextInvalid(ModerationError):
 
 
 class AuthorErased(ModerationError):
-    """The author erased their data (/forget): nobody can be asked about the report."""
+    """The author erased their data (/forget), or a partner channel sent the report: nobody can
+    be asked about it in Telegram."""
 
     def __init__(self, reference: str) -> None:
         super().__init__(reference)
@@ -143,9 +144,9 @@ async def merge(services: Services, report_id: int, target: str | int, moderator
             details=Details(merged_into=target_report),
         )
         report.duplicate_of_id = target_report.id
-        # The author now follows the report theirs was merged into (an erased author's voice
-        # still counts there, as an anonymous support).
-        author = None if report.citizen_id == ERASED_CITIZEN_ID else report.citizen_id
+        # The author now follows the report theirs was merged into (the voice of an erased
+        # author, or of a partner channel's caller, still counts there, as an anonymous support).
+        author = None if without_telegram(report.citizen_id) else report.citizen_id
         await queries.add_supporter(session, target_report.id, author, event.created_at)
         return Done(report.id, report.reference, report.status)
 
@@ -209,7 +210,7 @@ async def ask(services: Services, report_id: int, question: str, moderator: Acto
         raise TextInvalid()
     async with services.write_then_deliver() as session:
         report = await _locked(session, report_id)
-        if report.citizen_id == ERASED_CITIZEN_ID:
+        if without_telegram(report.citizen_id):
             raise AuthorErased(report.reference)
         # Added before the event that sends it; a closed report refuses the event and the
         # transaction, question included, rolls back.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.outbox.queue import FAN_OUT, Kind, enqueue
 from storage.models import Report, ReportEvent
 from storage.queries import moderation as queries
-from storage.queries.erasure import ERASED_CITIZEN_ID
+from storage.queries.citizens import without_telegram
 
 
 async def queue_status_notices(
@@ -30,8 +30,8 @@ async def queue_status_notices(
     followers: Iterable[int] = [report.citizen_id]
     if supporters:
         followers = [report.citizen_id, *await queries.supporter_citizen_ids(session, report.id)]
-    recipients = [c for c in dict.fromkeys(followers) if c != ERASED_CITIZEN_ID]
-    # (an author who erased their data is told nothing any more)
+    recipients = [c for c in dict.fromkeys(followers) if not without_telegram(c)]
+    # (an author who erased their data, or a partner channel's stand-in, is told nothing)
     for citizen_id in recipients:
         payload = {
             "report_id": report.id,

@@ -8,7 +8,8 @@ The erased author: reports.citizen_id stays NOT NULL, because making it nullable
 `reports` on SQLite, and dropping the old table there (foreign keys on) deletes every photo, event,
 card and question through ON DELETE CASCADE. An erased citizen's reports point at one shared row
 instead, ERASED_CITIZEN_ID, whose Telegram user id is 0 (no Telegram user has it). Shared by all
-erased citizens, it says nothing about whose reports were whose, nor which went together.
+erased citizens, it says nothing about whose reports were whose, nor which went together. It is
+one of the stand-ins storage/queries/citizens.py without_telegram() recognises.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from storage.models import (
     ReportQuestion,
     ReportSupporter,
 )
+from storage.queries.citizens import without_telegram
 from storage.queries.reports import CITIZEN_WORDS_CLEARED
 
 ERASED_CITIZEN_ID = 0
@@ -39,8 +41,8 @@ ERASED_TELEGRAM_USER_ID = 0
 
 
 async def citizen_for_update(session: AsyncSession, telegram_user_id: int) -> Citizen | None:
-    if telegram_user_id == ERASED_TELEGRAM_USER_ID:
-        return None  # the stand-in is nobody to erase
+    if without_telegram(telegram_user_id):
+        return None  # a stand-in (the erased author, a partner's) is nobody to erase
     return await session.scalar(
         select(Citizen).where(Citizen.telegram_user_id == telegram_user_id).with_for_update()
     )

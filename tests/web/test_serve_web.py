@@ -69,6 +69,16 @@ async def test_serve_web_serves_pages_without_a_token(
             # Read-only: the agencies' status endpoint (a write) is not served here.
             async with http.post(f"{base}/agency/kaduna-works/status", data=b"{}") as status:
                 assert status.status in (404, 405)
+            # Nor are Open311 POST requests (partners' reports go to the bot's own server).
+            form = {
+                "api_key": "anything",
+                "service_code": "KAD-RD-017",
+                "lat": "10.5",
+                "long": "7.4",
+            }
+            async with http.post(f"{base}/open311/v2/requests.json", data=form) as created:
+                assert created.status == 405
+                assert (await created.json())[0]["code"] == 405
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

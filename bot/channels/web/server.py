@@ -1,10 +1,12 @@
 """The bot's own web server, started by BotRunner when WEB_PORT is set.
 
 It serves the public side (the web pages, bot/channels/web/pages/; Open311 GeoReport v2 under
-/open311/, bot/channels/web/open311.py; the open data as files under /data/, downloads.py; public
-reports' photos under /media/, photos.py), the agencies' status endpoint (POST /agency/<code>/status,
-bot/channels/web/status.py) and the load balancer's GET /healthz (health.py). Every answer carries
-security headers; nothing it serves identifies a citizen.
+/open311/, bot/channels/web/open311.py, with POST requests for partner channels holding an API
+key; the open data as files under /data/, downloads.py; public reports' photos under /media/,
+photos.py), the agencies' status endpoint (POST /agency/<code>/status, bot/channels/web/status.py)
+and the load balancer's GET /healthz (health.py). Every answer carries security headers; nothing
+it serves identifies a citizen. There is no access log: a URL could carry a secret someone put
+there by mistake.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def application(services: Services, *, read_only: bool = False) -> web.Applicati
     app.on_response_prepare.append(_security_headers)
     if not read_only:
         status.add_routes(app)
-    open311.add_routes(app)
+    open311.add_routes(app, accept_posts=not read_only)
     downloads.add_routes(app)
     health.add_routes(app)
     photos.add_routes(app)
