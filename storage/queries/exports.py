@@ -10,7 +10,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Commitment, Report, ReportPhoto
+from storage.models import Commitment, Report, ReportPhoto, ReportSupporter
 
 Columns = TypeVarTuple("Columns")
 
@@ -23,6 +23,17 @@ class ReportFilter:
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
     include_citizen: bool = False
+
+
+def supporter_count() -> Any:
+    """How many citizens support the report, as a column of a query over reports (one lookup in
+    report_supporters' report_id index): Open311 and the public pages show it."""
+    return (
+        select(func.count(ReportSupporter.id))
+        .where(ReportSupporter.report_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
+    )
 
 
 def report_columns() -> list[Any]:

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Commitment, Report, ReportEvent, ReportSupporter
-from storage.queries.exports import report_columns
+from storage.models import Agency, Commitment, Report, ReportEvent
+from storage.queries.exports import report_columns, supporter_count
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,7 @@ class RequestQuery:
 
 
 def _request_columns(note_actor_kinds: Collection[str]) -> list[Any]:
-    supporters = (
-        select(func.count(ReportSupporter.id))
-        .where(ReportSupporter.report_id == Report.id)
-        .scalar_subquery()
-    )
+    supporters = supporter_count()
     latest_note = (
         select(ReportEvent.note)
         .where(

@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Commitment, Report, ReportEvent, ReportSupporter
+from storage.models import Agency, Commitment, Report, ReportEvent
 from storage.queries.commitments import search_conditions
 from storage.queries.digests import Median, _seconds_between
-from storage.queries.exports import report_columns
+from storage.queries.exports import report_columns, supporter_count
 
 # --- the list of commitments --------------------------------------------------------------------
 
@@ -137,15 +137,6 @@ async def monthly_counts(
     return [(m, status, n) for m, status, n in rows.all()]
 
 
-def _supporters() -> Any:
-    return (
-        select(func.count(ReportSupporter.id))
-        .where(ReportSupporter.report_id == Report.id)
-        .correlate(Report)
-        .scalar_subquery()
-    )
-
-
 async def reports_of(
     session: AsyncSession,
     commitment_id: int,
@@ -158,7 +149,7 @@ async def reports_of(
     condition = and_(Report.commitment_id == commitment_id, Report.status.in_(sorted(statuses)))
     total = await session.scalar(select(func.count(Report.id)).where(condition))
     rows = await session.execute(
-        select(*report_columns(), _supporters().label("supporter_count"))
+        select(*report_columns(), supporter_count().label("supporter_count"))
         .join(Commitment, Commitment.id == Report.commitment_id)
         .where(condition)
         .order_by(Report.created_at.desc(), Report.id.desc())
@@ -202,7 +193,7 @@ async def report(session: AsyncSession, reference: str, statuses: Collection[str
         select(
             *report_columns(),
             Report.id.label("report_id"),
-            _supporters().label("supporter_count"),
+            supporter_count().label("supporter_count"),
             Commitment.titles.label("commitment_titles"),
             Commitment.short_titles.label("commitment_short_titles"),
         )
