@@ -56,7 +56,7 @@ def _agency_reports(agency_id: int, statuses: Iterable[str] | None = None):
     return query
 
 
-def _seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
+def seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
     if dialect == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
@@ -161,14 +161,14 @@ async def medians(
         .cte("firsts")
     )
     answered = select(
-        _seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d")
+        seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d")
     ).where(
         firsts.c.published_at.is_not(None),
         firsts.c.answered_at >= start,
         firsts.c.answered_at < end,
     )
     resolved = select(
-        _seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d")
+        seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d")
     ).where(firsts.c.published_at.is_not(None), firsts.c.resolved_at.is_not(None))
     return (
         await _median(session, answered.subquery()),

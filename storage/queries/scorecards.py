@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Agency, Commitment, Report, ReportEvent
 from storage.queries.commitments import search_conditions
-from storage.queries.digests import Median, _seconds_between
+from storage.queries.digests import Median, seconds_between
 from storage.queries.exports import report_columns, supporter_count
 
 # --- the list of commitments --------------------------------------------------------------------
@@ -303,14 +303,14 @@ async def responsiveness(
         session,
         select(
             firsts.c.g,
-            _seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d"),
+            seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d"),
         ).where(published, firsts.c.answered_at >= firsts.c.published_at),
     )
     to_resolve = await _medians(
         session,
         select(
             firsts.c.g,
-            _seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d"),
+            seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d"),
         ).where(published, firsts.c.resolved_at >= firsts.c.published_at),
     )
     empty = Median(None, 0)
