@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,11 @@ DEFAULT_UPDATE_TYPES = frozenset(
 )
 
 
+# Every wait's timeout is multiplied by this: a timeout is a bound on "never happens", not a speed
+# check, and a loaded machine (tests in parallel processes, a shared CI host) needs a wider bound.
+WAIT_SCALE = float(os.environ.get("EMULATOR_WAIT_SCALE", "1"))
+
+
 class Signal:
     """Wakes every waiter when fired; waiters re-check their own condition."""
 
@@ -57,7 +63,7 @@ class Signal:
     async def wait_until(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         """True once predicate() holds; False if the timeout passes first."""
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
+        deadline = None if timeout is None else loop.time() + timeout * WAIT_SCALE
         while not predicate():
             event = self._event
             remaining = None if deadline is None else deadline - loop.time()

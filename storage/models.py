@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names so migrations can refer to them on every database.
@@ -418,3 +419,39 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- Issue 14: the durable inbox of updates ---------------------------------------------------
+
+
+class InboxUpdate(Base):
+    """An update from Telegram, written before Telegram is told it arrived (the webhook's 200, the
+    next getUpdates offset), and marked done once handled: a worker that dies loses nothing, and a
+    second delivery of the same update_id is not handled twice. A claim (claimed_by, lease_until)
+    says which worker handles it; one sender's updates are handled in update_id order."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # The open rows, by sender then update_id: what a claim looks through.
+        Index(
+            "ix_inbox_open",
+            "sender",
+            "update_id",
+            sqlite_where=sql_text("done_at IS NULL"),
+            postgresql_where=sql_text("done_at IS NULL"),
+        ),
+        Index("ix_inbox_done_at", "done_at"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Whose order the update keeps: the user's id, or the chat's for a post without a user.
+    # Both it and the payload are cleared once the update is done (storage/queries/inbox.py).
+    sender: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # SHA-256 of the update as received: a second delivery has the same, a new update under an
+    # id seen before does not.
+    digest: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from emulator import state as emulator_state
 from storage.db import Database
 from storage.migrate import upgrade_to_head
 from tests.support.catalog import seed_catalog
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs in parallel processes (pytest-xdist) on a shared machine: an emulator wait
+    # gives up only after four times its nominal timeout, so load never reads as a lost message.
+    emulator_state.WAIT_SCALE = float(os.environ.get("EMULATOR_WAIT_SCALE", "4"))
     config.addinivalue_line(
         "markers", "both_databases: run the test on SQLite and, when configured, PostgreSQL"
     )

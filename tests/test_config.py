@@ -141,6 +141,7 @@ BAD_VALUES = {
     "WEB_PORT": "0",
     "HEALTH_MAX_OUTBOX_LAG_SECONDS": "0",
     "DRAIN_SECONDS": "twenty",
+    "INBOX_LEASE_SECONDS": "0",
     "PUBLIC_BASE_URL": "watch.example.org",
     "SMTP_PORT": "smtp",
     "SMTP_STARTTLS": "maybe",

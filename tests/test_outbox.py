@@ -146,6 +146,7 @@ async def test_a_card_telegram_accepted_is_recorded_before_the_writers_waiting(
     dispatcher = harness.runner.dispatcher
     await dispatcher.stop()  # driven by hand below
     reference = await send_plain_report(harness.user("en"))
+    await harness.inbox_settled()  # no update's done-mark among the writers below
     since = len(harness.emulator.calls)
     # Telegram takes a moment to answer the card, as it does under load.
     harness.emulator.faults.set(

@@ -116,7 +116,11 @@ async def test_double_confirm_and_repeated_update_create_one_report(harness: Har
     reference = reference_in(first)
     already = await expect(citizen, "already sent")
     assert reference in text_of(already)
-    await expect(citizen, "already sent")
+    # The redelivered update is the double tap again: the inbox knows its update_id, and it is
+    # not handled a second time.
+    await harness.emulator.wait_until_delivered()
+    with pytest.raises(TimeoutError):
+        await citizen.next_message(timeout=1.0)
     async with harness.db.read() as session:
         count = len((await session.scalars(select(Report))).all())
     assert count == 1

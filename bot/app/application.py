@@ -11,6 +11,7 @@ from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.app.bot_api import BotApiLimiter, BotApiRequest
 from bot.app.flood import FloodGate
+from bot.app.inbox import DurableUpdateQueue, Inbox
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.core.services import BotContext, Services
 
@@ -29,9 +30,10 @@ def rate_limiter(max_messages_per_second: float) -> BotApiLimiter:
 
 
 def build_application(
-    services: Services, token: str, register_handlers: HandlerRegistrar
+    services: Services, token: str, register_handlers: HandlerRegistrar, inbox: Inbox
 ) -> AppType:
-    """Build the Application; handlers are passed in because bot/ must not import handlers/."""
+    """Build the Application; handlers are passed in because bot/ must not import handlers/.
+    Every update it receives goes through the durable inbox (bot/app/inbox.py)."""
     settings = services.settings
     # On the services' clock (read at each update, so a test can move it).
     flood = FloodGate(
@@ -42,9 +44,11 @@ def build_application(
     processor = PerUserUpdateProcessor(
         MAX_CONCURRENT_UPDATES, flood=flood, unlimited_chat=settings.moderator_chat_id
     )
+    processor.on_finished = inbox.finished
     application = (
         Application.builder()
         .token(token)
+        .update_queue(DurableUpdateQueue(inbox, processor.admit))
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url)
         .defaults(

@@ -34,6 +34,7 @@ from telegram.error import (
 from bot.app.application import AppType, HandlerRegistrar, build_application
 from bot.app.bot_api import backoff, certainly_not_carried_out, describe, outbox_senders
 from bot.app.command_menu import publish_command_menu
+from bot.app.inbox import Inbox
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.channels.agency_senders import warn_about_channels
 from bot.channels.telegram import build_senders
@@ -95,7 +96,10 @@ class BotRunner:
         startup_backoff: float = STARTUP_BACKOFF_SECONDS,
     ) -> None:
         self.services = services
-        self.application: AppType = build_application(services, token, register_handlers)
+        self.inbox = Inbox(services)
+        self.application: AppType = build_application(
+            services, token, register_handlers, self.inbox
+        )
         # The outbox retries on its own schedule: its sends are marked so that the request layer
         # does not retry them as well.
         senders = outbox_senders(build_senders(services, self.application.bot))
@@ -123,6 +127,7 @@ class BotRunner:
             await self._close_after_failed_start()
             raise
         await self.application.start()
+        self.inbox.start(self.application.bot, self.application.update_queue.put_nowait)
         self.dispatcher.start()
         await warn_about_channels(self.services)
         if self.web is not None:
@@ -249,6 +254,7 @@ class BotRunner:
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        await self.inbox.stop_claiming()
         outbox = asyncio.create_task(self.dispatcher.stop(grace_seconds=left()))
         # Handles what the updater had already passed on, and waits for the updates in hand
         # and the scheduled jobs running now.
@@ -259,6 +265,7 @@ class BotRunner:
             cut_off = processor.cancel_in_hand()
         outbox_finished = await outbox
         await stopping
+        await self.inbox.hand_back()
         if cut_off or not outbox_finished:
             log.warning(
                 "drain ran out after %d s: %d update(s) cut off; outbox message in hand %s",

@@ -9,16 +9,17 @@ max_concurrent_updates run at once). The other way round, one account that sends
 updates would fill every slot with updates that merely wait for their turn, and nobody else
 would be served: now a busy account holds at most one slot, however long its queue.
 
-Before either, the flood limit (bot/app/flood.py) looks at the update: an account over
-FLOOD_MESSAGES_PER_MINUTE has its updates dropped here, as they arrive, at the cost of a dict
-lookup; they never queue behind the account's lock.
+Before either, and before the update is even recorded in the inbox (bot/app/inbox.py calls
+admit()), the flood limit (bot/app/flood.py) looks at the update: an account over
+FLOOD_MESSAGES_PER_MINUTE has its updates dropped as they arrive, at the cost of a dict lookup;
+they are never written, and never queue behind the account's lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -84,6 +85,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         # Updates admitted and not yet finished (running, or waiting for their user's turn): what
         # a drain counts (bot/app/runner.py), and cancels if they outlast DRAIN_SECONDS.
         self._in_hand: set[asyncio.Task[Any]] = set()
+        # Told of every update that is through, handled or dropped (not of one cancelled): the
+        # durable inbox marks it done (bot/app/inbox.py).
+        self.on_finished: Callable[[object], Awaitable[None]] | None = None
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -106,10 +110,6 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return len(tasks)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if self.flood is not None and not self._admitted(update):
-            if isinstance(coroutine, Coroutine):
-                coroutine.close()  # never started: no handler, no query
-            return
         task = asyncio.current_task()
         assert task is not None  # the application runs each update in a task of its own
         self._in_hand.add(task)
@@ -119,8 +119,16 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # cancelled before its turn came: never started
             raise
+        except Exception:
+            await self._finished(update)  # it failed: that is its outcome, not to be run again
+            raise
         finally:
             self._in_hand.discard(task)
+        await self._finished(update)
+
+    async def _finished(self, update: object) -> None:
+        if self.on_finished is not None:
+            await self.on_finished(update)
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = ordering_key(update)
@@ -144,8 +152,11 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._waiting[key]
                 del self._locks[key]
 
-    def _admitted(self, update: object) -> bool:
-        assert self.flood is not None
+    def admit(self, update: object) -> bool:
+        """The flood limit's word as the update arrives, before anything is written: a flood
+        is dropped here (bot/app/inbox.py asks) at the cost of a dict lookup."""
+        if self.flood is None:
+            return True
         verdict = flood_verdict(update, self.flood, self._unlimited_chat)
         if verdict is Verdict.SLOW_DOWN:
             assert isinstance(update, Update) and update.effective_user is not None

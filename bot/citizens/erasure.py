@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bot.core.services import Services
 from bot.reports.effects import change_status
 from bot.reports.lifecycle import FINAL, Actor, ActorKind, Status
-from storage.queries import citizens
+from storage.queries import citizens, inbox
 from storage.queries import erasure as queries
 
 # Who withdraws: a citizen, and no longer which one.
@@ -70,6 +70,8 @@ async def erase(services: Services, telegram_user_id: int, *, withdraw: bool) ->
         supports = await queries.anonymise_supports(session, citizen.id)
         events = await queries.unlink_events(session, citizen.id)
         drafts = await queries.delete_draft(session, citizen.id)
+        # Their updates still waiting or in hand (the inbox drops what a done one said).
+        await inbox.forget_sender(session, telegram_user_id)
         await queries.delete_citizen(session, citizen.id)
         return Erased(
             reports_kept=len(reports) - len(withdrawn),

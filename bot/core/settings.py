@@ -478,6 +478,14 @@ class Settings:
         _parse_count(3_600, "seconds"),
         default=20,
     )
+    # The durable inbox (bot/app/inbox.py): a worker's hold on the updates it handles, renewed
+    # while it lives; when a worker dies, what it held is handled by another after this long.
+    inbox_lease_seconds: int = setting(
+        "INBOX_LEASE_SECONDS",
+        "seconds before another worker takes over the updates of a worker that died",
+        _parse_count(3_600, "seconds"),
+        default=15,
+    )
     # Where the public reaches the web server (behind a proxy, its public name): the base of the
     # photo links in open data (media_url). Unset: the web answers link from the address each
     # request came to, and an export from the command line has no links.

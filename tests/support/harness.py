@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from bot.core.settings import RegionBounds, Settings
 from emulator import BotApiEmulator, SimulatedUser
 from handlers import register_handlers
 from storage.db import Database
+from storage.queries import inbox
 
 BOT_USERNAME = "commitment_watch_test_bot"
 
@@ -55,6 +57,15 @@ class Harness:
         await runner.start()
         self.runners.append(runner)
         return runner
+
+    async def inbox_settled(self, seconds: float = 20.0) -> None:
+        """Wait until every update received is marked done (the mark follows the reply)."""
+        for _ in range(int(seconds / 0.02)):
+            async with self.db.read() as session:
+                if await inbox.open_count(session) == 0:
+                    return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"updates still open in the inbox after {seconds} s")
 
     async def stop_worker(self, runner: BotRunner) -> None:
         await runner.stop()

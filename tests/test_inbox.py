@@ -1,0 +1,324 @@
+"""The durable inbox (issue 14): every update is on disk before Telegram hears it arrived, a worker
+killed mid-update loses nothing (another worker handles it, once), a second delivery of one
+update_id is handled once, one citizen's updates keep their order across two workers, and what a
+drain cut off is handed back at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.app.runner import BotRunner
+from emulator import SimulatedUser
+from storage.db import Database
+from storage.models import InboxUpdate
+from storage.queries import inbox as queries
+from tests.support.conversation import expect, text_of
+from tests.support.harness import Harness
+from tests.test_drain import AGREED, drain_begun, free_port, pending_update_ids, press_in_hand
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "inbox-test-secret"
+HELP = "I help you report on public commitments"
+
+
+async def inbox_rows(db: Database) -> dict[int, InboxUpdate]:
+    async with db.read() as session:
+        rows = (await session.scalars(select(InboxUpdate))).all()
+    return {row.update_id: row for row in rows}
+
+
+async def until_done(db: Database, *update_ids: int) -> dict[int, InboxUpdate]:
+    """The inbox once the given updates are marked done (just after their replies went out)."""
+    for _ in range(250):
+        rows = await inbox_rows(db)
+        if all(rows[i].done_at is not None for i in update_ids if i in rows):
+            return rows
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"updates {update_ids} never marked done")
+
+
+def texts(citizen: SimulatedUser) -> list[str]:
+    return [text_of(message) for message in citizen.messages]
+
+
+@pytest.mark.both_databases
+async def test_an_update_is_on_disk_before_it_is_confirmed_and_done_once_handled(
+    harness: Harness,
+) -> None:
+    citizen = harness.user("en")
+    await press_in_hand(harness, citizen, slow_seconds=1.0)
+    press = max(await inbox_rows(harness.db))
+    # The press is confirmed to Telegram (it no longer holds it) and, while in hand, is this
+    # worker's open row.
+    await harness.emulator.wait_until_delivered()
+    assert press not in pending_update_ids(harness.emulator)
+    row = (await inbox_rows(harness.db))[press]
+    assert row.done_at is None and row.claimed_by == harness.runner.inbox.me
+    assert row.payload["callback_query"]["data"]
+    await expect(citizen, AGREED)
+    rows = await until_done(harness.db, press)
+    assert all(row.done_at is not None for row in rows.values()), rows
+    # Once done, a row keeps no word of the update and no trace of whose it was.
+    assert all(row.payload is None and row.sender is None for row in rows.values())
+    assert all(len(row.digest) == 64 for row in rows.values())
+
+
+@pytest.mark.both_databases
+async def test_a_worker_killed_mid_update_loses_nothing(harness: Harness, tmp_path: Path) -> None:
+    """run_bot.py is SIGKILLed while it handles a press that Telegram already counts as
+    delivered; the next worker handles the press once its lease runs out, without the citizen
+    pressing again."""
+    await harness.stop_worker(harness.runner)
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": harness.settings.telegram_bot_token or "",
+        "TELEGRAM_API_BASE_URL": harness.emulator.base_url,
+        "DATABASE_URL": harness.settings.database_url,
+        "INBOX_LEASE_SECONDS": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "run_bot.py"),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    citizen = harness.user("en")
+    try:
+        await citizen.send_command("start")
+        await expect(citizen, "privacy", timeout=30)
+        harness.emulator.faults.set(
+            rate=1.0, kinds={"slow"}, methods={"answerCallbackQuery"}, slow_seconds=3, limit=1
+        )
+        await citizen.press_button("✅ I agree")
+        await harness.emulator.wait_for_call(method="answerCallbackQuery")
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    # Telegram counts the press as delivered: without the inbox it would be lost.
+    await harness.emulator.wait_until_delivered()
+    press = max(await inbox_rows(harness.db))
+    assert press not in pending_update_ids(harness.emulator)
+    assert not any(AGREED in t for t in texts(citizen))
+    row = (await inbox_rows(harness.db))[press]
+    assert row.done_at is None and row.claimed_by is not None
+    runner = await harness.start_worker(inbox_lease_seconds=2)
+    await expect(citizen, AGREED, timeout=15)
+    row = (await until_done(harness.db, press))[press]
+    await asyncio.sleep(0.5)
+    assert sum(AGREED in t for t in texts(citizen)) == 1
+    assert row.done_at is not None and row.claimed_by == runner.inbox.me
+
+
+async def start_webhook_worker(harness: Harness, **overrides: Any) -> tuple[BotRunner, str]:
+    port = free_port()
+    runner = await harness.start_worker(
+        own_engine=True,
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_port=port,
+        webhook_secret=SECRET,
+        **overrides,
+    )
+    return runner, f"http://127.0.0.1:{port}/telegram"
+
+
+def command_update(update_id: int, citizen: SimulatedUser, command: str) -> dict[str, Any]:
+    """A command as Telegram would post it to the webhook."""
+    user = {"id": citizen.id, "is_bot": False, "first_name": "Citizen", "language_code": "en"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(datetime.now(UTC).timestamp()),
+            "chat": {"id": citizen.id, "type": "private", "first_name": "Citizen"},
+            "from": user,
+            "text": f"/{command}",
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command) + 1}],
+        },
+    }
+
+
+async def post(http: aiohttp.ClientSession, url: str, update: dict[str, Any]) -> int:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with http.post(url, json=update, headers=headers) as response:
+        return response.status
+
+
+@pytest.mark.both_databases
+async def test_a_second_delivery_of_one_update_is_handled_once(harness: Harness) -> None:
+    await harness.stop_worker(harness.runner)
+    _runner, url = await start_webhook_worker(harness)
+    citizen = harness.user("en")
+    update = command_update(9_000_001, citizen, "start")
+    async with aiohttp.ClientSession() as http:
+        assert await post(http, url, update) == 200
+        await expect(citizen, "privacy")
+        assert await post(http, url, update) == 200  # as Telegram retries after a timeout
+    await asyncio.sleep(1.0)
+    assert sum("privacy" in t for t in texts(citizen)) == 1
+
+
+@pytest.mark.both_databases
+async def test_one_citizens_updates_keep_their_order_across_two_workers(
+    harness: Harness,
+) -> None:
+    """/start reaches worker A, whose reply is slow; /help reaches worker B at once. B must not
+    answer /help before A has answered /start: the citizen reads them in the order sent."""
+    await harness.stop_worker(harness.runner)
+    first, url_a = await start_webhook_worker(harness)
+    second, url_b = await start_webhook_worker(harness)
+    citizen, other = harness.user("en"), harness.user("en")
+    harness.emulator.faults.set(
+        rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=1.5, limit=1
+    )
+    async with aiohttp.ClientSession() as http:
+        assert await post(http, url_a, command_update(9_100_001, citizen, "start")) == 200
+        await harness.emulator.wait_for_call(method="sendMessage")  # A is answering, slowly
+        assert await post(http, url_b, command_update(9_100_002, citizen, "help")) == 200
+        # Another citizen is not held up by the first one's turn.
+        assert await post(http, url_b, command_update(9_100_003, other, "help")) == 200
+        await other.next_message(timeout=5)
+        await expect(citizen, "privacy", timeout=10)
+        await expect(citizen, HELP, timeout=10)
+    replies = texts(citizen)
+    privacy = next(i for i, t in enumerate(replies) if "privacy" in t)
+    assert privacy < next(i for i, t in enumerate(replies) if HELP in t), replies
+    rows = await until_done(harness.db, 9_100_001, 9_100_002, 9_100_003)
+    assert rows[9_100_001].claimed_by == first.inbox.me
+    # Whoever handled /help, it was after /start was done.
+    assert rows[9_100_002].done_at is not None and rows[9_100_001].done_at is not None
+    assert rows[9_100_001].done_at <= rows[9_100_002].done_at
+    assert rows[9_100_003].claimed_by == second.inbox.me
+
+
+@pytest.mark.both_databases
+async def test_what_a_drain_cut_off_is_handed_back_and_handled_by_the_next_worker(
+    harness: Harness,
+) -> None:
+    await harness.stop_worker(harness.runner)
+    runner = await harness.start_worker(drain_seconds=1, inbox_lease_seconds=600)
+    citizen = harness.user("en")
+    await press_in_hand(harness, citizen, slow_seconds=4)
+    press = max(await inbox_rows(harness.db))
+    stopping = await drain_begun(harness, runner)
+    await stopping
+    row = (await inbox_rows(harness.db))[press]
+    # Cut off, and handed back at once: no 600 s lease to wait out.
+    assert row.done_at is None and row.claimed_by is None and row.lease_until is None
+    await harness.emulator.wait_until_delivered()
+    next_worker = await harness.start_worker()
+    await expect(citizen, AGREED, timeout=10)
+    row = (await until_done(harness.db, press))[press]
+    assert row.claimed_by == next_worker.inbox.me
+
+
+# --- the claim rules, on the database itself ---------------------------------------------------
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+LEASE = NOW + timedelta(seconds=15)
+
+
+async def record(db: Database, update_id: int, sender: int | None, me: str) -> bool:
+    async with db.write() as session:
+        return await queries.record(
+            session,
+            update_id=update_id,
+            sender=sender,
+            payload={"update_id": update_id},
+            digest=f"digest-{update_id}",
+            me=me,
+            now=NOW,
+            lease_until=LEASE,
+        )
+
+
+async def inbox_row(db: Database, update_id: int) -> InboxUpdate:
+    return (await inbox_rows(db))[update_id]
+
+
+async def claim(db: Database, me: str, now: datetime = NOW) -> list[int]:
+    async with db.write() as session:
+        rows = await queries.claim_ready(
+            session, me=me, now=now, lease_until=now + timedelta(seconds=15), limit=10
+        )
+        return [row.update_id for row in rows]
+
+
+async def finish(db: Database, update_id: int) -> int | None:
+    async with db.write() as session:
+        return await queries.finish(session, update_id, NOW)
+
+
+@pytest.mark.both_databases
+async def test_claim_rules(database: Database) -> None:
+    # A's first update is A's to handle; so is its second, queued behind the first.
+    assert await record(database, 1, 100, "A") is True
+    assert await record(database, 2, 100, "A") is True
+    # B receives the same citizen's third: it waits for A's two.
+    assert await record(database, 3, 100, "B") is False
+    # A second delivery of an update_id is never handed out again.
+    assert await record(database, 1, 100, "B") is False
+    assert await record(database, 1, 100, "A") is False
+    # Nothing is ready for B while A holds the sender's turn; other senders are.
+    assert await record(database, 4, 200, "B") is True
+    assert await record(database, 5, None, "B") is True
+    assert await claim(database, "B") == []
+    assert await finish(database, 1) == 100
+    assert await claim(database, "B") == []  # 2 is still A's
+    assert await finish(database, 2) == 100
+    assert await claim(database, "B") == [3]
+    assert await finish(database, 3) == 100
+    assert await finish(database, 3) is None  # done already
+    assert await finish(database, 4) == 200 and await finish(database, 5) is None
+    # A worker that died: once its lease runs out, another worker takes over, in order; the
+    # dead worker's rows never go to itself by expiry.
+    assert await record(database, 6, 300, "dead") is True
+    assert await record(database, 7, 300, "dead") is True
+    later = LEASE + timedelta(seconds=1)
+    assert await claim(database, "B", now=NOW) == []
+    assert await claim(database, "dead", now=later) == []
+    assert await claim(database, "B", now=later) == [6]
+    assert await claim(database, "C", now=later) == []  # 6 is now B's; 7 waits for it
+    assert await finish(database, 6) == 300
+    assert await claim(database, "C", now=later) == [7]
+    # Handing back: free for anyone at once.
+    assert await record(database, 8, 400, "D") is True
+    async with database.write() as session:
+        assert await queries.release(session, "D") == 1
+    assert await claim(database, "E") == [8]
+    # An update_id seen before with other content is a new update (Telegram's ids start again at
+    # random after a quiet week): handled, not mistaken for a second delivery.
+    async with database.write() as session:
+        assert (
+            await queries.record(
+                session,
+                update_id=1,
+                sender=100,
+                payload={"update_id": 1, "again": True},
+                digest="another",
+                me="F",
+                now=NOW,
+                lease_until=LEASE,
+            )
+            is True
+        )
+    assert (await inbox_row(database, 1)).done_at is None
+    assert await finish(database, 1) == 100
+    # Done rows are forgotten after a while, open ones never.
+    async with database.write() as session:
+        assert await queries.purge_done(session, NOW + timedelta(seconds=1)) == 6
+        assert await queries.open_count(session) == 2  # 7, C's, and 8, E's
