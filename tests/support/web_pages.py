@@ -1,11 +1,10 @@
 """The public pages as a reader's browser meets them: GET over real HTTP, the HTML parsed with
 html.parser, and a known set of reports written straight into the real database (times chosen,
-so that medians can be asserted exactly)."""
+so that medians can be asserted exactly; tools/planned_reports.py writes them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -13,9 +12,14 @@ import aiohttp
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Agency, Citizen, Commitment, Report, ReportEvent, ReportSupporter
+from storage.models import Agency, Commitment
 from storage.text import fold_text
 from tests.support.harness import Harness
+from tools.planned_reports import T0 as T0
+from tools.planned_reports import D as D
+from tools.planned_reports import H as H
+from tools.planned_reports import Planned as Planned
+from tools.planned_reports import add_reports as add_reports
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -112,86 +116,21 @@ class Browser:
         return answer
 
 
-# --- a known set of reports ---------------------------------------------------------------------
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-H = timedelta(hours=1)
-D = timedelta(days=1)
+# --- a known set of reports: Planned and add_reports, from tools/planned_reports.py -------------
 
 
-@dataclass(frozen=True)
-class Planned:
-    reference: str
-    status: str
-    # (to_status, when, actor kind, note) after creation (pending_review at created)
-    history: tuple[tuple[str, datetime, str, str | None], ...]
-    text: str | None = "Pothole by the market."
-    public_text: str | None = None
-    created: datetime = T0
-    place: tuple[float, float] | None = (10.5731, 7.4412)
-    supporters: int = 0
-
-
-async def add_reports(
-    db: Database, commitment_code: str, plan: list[Planned], citizen: Citizen | None = None
-) -> Citizen:
-    """Write the planned reports of one commitment, with their events; returns their author."""
+async def hostile_catalog(db: Database, code: str) -> None:
+    """Markup in what the catalog shows of a commitment: its title, description and theme, and
+    its agency's name."""
     async with db.write() as session:
-        commitment = await session.scalar(
-            select(Commitment).where(Commitment.code == commitment_code)
-        )
+        commitment = await session.scalar(select(Commitment).where(Commitment.code == code))
         assert commitment is not None
-        if citizen is None:
-            citizen = Citizen(telegram_user_id=8_800_001, language="en")
-            session.add(citizen)
-            await session.flush()
-        for item in plan:
-            last = item.history[-1][1] if item.history else item.created
-            report = Report(
-                reference=item.reference,
-                commitment_id=commitment.id,
-                citizen_id=citizen.id,
-                kind="problem",
-                text=item.text,
-                public_text=item.public_text,
-                language="en",
-                latitude=item.place[0] if item.place else None,
-                longitude=item.place[1] if item.place else None,
-                status=item.status,
-                created_at=item.created,
-                updated_at=last,
-            )
-            session.add(report)
-            await session.flush()
-            session.add(
-                ReportEvent(
-                    report_id=report.id,
-                    actor_kind="citizen",
-                    actor_id=citizen.telegram_user_id,
-                    action="created",
-                    from_status="draft",
-                    to_status="pending_review",
-                    created_at=item.created,
-                )
-            )
-            previous = "pending_review"
-            for to_status, at, actor, note in item.history:
-                session.add(
-                    ReportEvent(
-                        report_id=report.id,
-                        actor_kind=actor,
-                        actor_id=1,
-                        action="status",
-                        from_status=previous,
-                        to_status=to_status,
-                        note=note,
-                        created_at=at,
-                    )
-                )
-                previous = to_status
-            for _n in range(item.supporters):
-                session.add(ReportSupporter(report_id=report.id, citizen_id=None, created_at=last))
-    return citizen
+        agency = await session.get(Agency, commitment.agency_id)
+        assert agency is not None
+        commitment.titles = {"en": f"Road {HOSTILE}"}
+        commitment.descriptions = {"en": HOSTILE}
+        commitment.theme = f"Roads {HOSTILE}"
+        agency.names = {"en": f"Works {HOSTILE}"}
 
 
 async def add_commitments(db: Database, count: int, prefix: str = "PG") -> None:

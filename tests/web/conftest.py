@@ -1,10 +1,11 @@
-"""Fixtures for the public pages: the bot with its web server on a free port, and a browser
-without JavaScript reading it."""
+"""Fixtures for the public pages: the bot with its web server on a free port, a browser without
+JavaScript reading it, and a real one (Chromium, one per test module)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -13,6 +14,9 @@ from tests.support.agency_channels import STAFF_CHAT
 from tests.support.harness import Harness
 from tests.support.public_side import World, make_world
 from tests.support.web_pages import Browser
+
+if TYPE_CHECKING:
+    from tests.support.chromium import Chromium
 
 
 @pytest.fixture
@@ -29,3 +33,31 @@ async def browser(harness: Harness) -> AsyncIterator[Browser]:
 @pytest.fixture
 async def world(harness: Harness) -> World:
     return await make_world(harness)
+
+
+def unavailable(reason: str) -> None:
+    """Skip the browser tests here, with the reason; in CI (CI=true) fail them instead: CI must
+    run them (.ci/run installs Chromium)."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"CI=true but the browser tests cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    """Debian's Chromium through Playwright; without either the tests skip, except in CI
+    (CI=true), where they fail."""
+    try:
+        from tests.support.chromium import Chromium
+        from tools.chromium import missing
+    except ImportError as error:  # playwright is in the test extra
+        unavailable(f"Playwright is not installed ({error}): pip install -e '.[test]'")
+        raise
+    reason = missing()
+    if reason is not None:
+        unavailable(reason)
+    browser = Chromium()
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -15,7 +15,7 @@ from bot.admin.importer import import_file
 from bot.channels.web.pages.common import PAGE_CSP
 from bot.reports import responsiveness
 from bot.reports.public import coarse
-from storage.models import Agency, Commitment
+from storage.models import Commitment
 from tests.support.harness import Harness
 from tests.support.public_side import World
 from tests.support.web_pages import (
@@ -28,6 +28,7 @@ from tests.support.web_pages import (
     Planned,
     add_commitments,
     add_reports,
+    hostile_catalog,
 )
 
 ROAD = "KAD-RD-017"
@@ -279,14 +280,7 @@ async def test_languages_from_the_address_then_the_browser(
 
 
 async def test_hostile_text_is_escaped_on_every_page(browser: Browser, harness: Harness) -> None:
-    async with harness.db.write() as session:
-        road = await session.scalar(select(Commitment).where(Commitment.code == ROAD))
-        agency = await session.scalar(select(Agency).where(Agency.code == "kaduna-works"))
-        assert road is not None and agency is not None
-        road.titles = {"en": f"Road {HOSTILE}"}
-        road.descriptions = {"en": HOSTILE}
-        road.theme = f"Roads {HOSTILE}"
-        agency.names = {"en": f"Works {HOSTILE}"}
+    await hostile_catalog(harness.db, ROAD)
     await add_reports(
         harness.db,
         ROAD,
