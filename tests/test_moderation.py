@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from emulator import BotMessage, SimulatedGroup, SimulatedUser
+from storage.db import Database
 from storage.models import (
     Commitment,
+    ModerationCard,
     Report,
     ReportEvent,
     ReportQuestion,
     ReportSupporter,
 )
+from storage.queries import moderation as moderation_queries
 from tests.support.conversation import (
     expect,
     has_metadata,
@@ -378,3 +381,40 @@ async def test_refusals_are_logged(
         )
         await staff.outsider.wait_for_callback_answer(query_id, timeout=10)
     assert f"refused card action 'ok' from user {staff.outsider.id}" in caplog.text
+
+
+@pytest.mark.both_databases
+async def test_the_card_saved_twice_at_once_is_one_row(harness: Harness, staff: Staff) -> None:
+    """The dispatcher that posted a card and a moderator's press that arrives before it recorded
+    so both save where the card is, at the same moment: both succeed, one row, the last place."""
+    reference = await send_report(harness.user("en"))
+    await card_for(staff, reference)
+    report = await report_row(harness, reference)
+    async with harness.db.write() as session:
+        await session.execute(delete(ModerationCard).where(ModerationCard.report_id == report.id))
+    other = Database(harness.settings.database_url)  # a second pool, as a second worker has
+    try:
+
+        async def save(db: Database, message_id: int) -> None:
+            async with db.write() as session:
+                await moderation_queries.save_card(
+                    session, report.id, staff.group.id, message_id, harness.services.clock()
+                )
+
+        # The first has written the row and not yet committed when the second comes.
+        async with harness.db.write() as session:
+            await moderation_queries.save_card(
+                session, report.id, staff.group.id, 700, harness.services.clock()
+            )
+            second = asyncio.create_task(save(other, 701))
+            await asyncio.sleep(0.3)
+        await second
+    finally:
+        await other.dispose()
+    async with harness.db.read() as session:
+        cards = (
+            await session.scalars(
+                select(ModerationCard).where(ModerationCard.report_id == report.id)
+            )
+        ).all()
+    assert [card.message_id for card in cards] == [701]

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import (
     ModerationCard,
@@ -64,29 +66,40 @@ async def save_card(
     caption: bool = False,
 ) -> None:
     """Where the report's card is now (a newer copy replaces the old), and whether it is a
-    photo's caption; what Telegram would not take of it is kept unless given."""
-    card = await session.get(ModerationCard, report_id)
-    if card is None:
-        if await session.get(Report, report_id) is None:
-            return  # deleted while its card was on its way: nothing to redraw later
-        session.add(
-            ModerationCard(
-                report_id=report_id,
-                chat_id=chat_id,
-                message_id=message_id,
-                updated_at=now,
-                photos_lost=photos_lost or 0,
-                voice_lost=bool(voice_lost),
-                caption=caption,
-            )
-        )
-        return
-    card.chat_id, card.message_id, card.updated_at = chat_id, message_id, now
-    card.caption = caption
+    photo's caption; what Telegram would not take of it is kept unless given.
+
+    One statement (an upsert): the dispatcher that posted the card and a moderator's press that
+    arrives before it recorded so may both save it at once, and on PostgreSQL a read-then-insert
+    would have one of them fail on the primary key."""
+    if await session.get(Report, report_id) is None:
+        return  # deleted while its card was on its way: nothing to redraw later
+    changes: dict[str, object] = {
+        "chat_id": chat_id,
+        "message_id": message_id,
+        "updated_at": now,
+        "caption": caption,
+    }
     if photos_lost is not None:
-        card.photos_lost = photos_lost
+        changes["photos_lost"] = photos_lost
     if voice_lost is not None:
-        card.voice_lost = voice_lost
+        changes["voice_lost"] = voice_lost
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(ModerationCard).values(
+        report_id=report_id,
+        chat_id=chat_id,
+        message_id=message_id,
+        updated_at=now,
+        photos_lost=photos_lost or 0,
+        voice_lost=bool(voice_lost),
+        caption=caption,
+    )
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["report_id"], set_=changes)
+    )
+    # A card this session loaded before is stale now.
+    card = session.identity_map.get(identity_key(ModerationCard, report_id))
+    if card is not None:
+        session.expire(card)
 
 
 # --- moderators' replies ----------------------------------------------------------------------------
