@@ -455,3 +455,17 @@ class InboxUpdate(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column()
     done_at: Mapped[datetime | None] = mapped_column()
+
+
+class SendPace(Base):
+    """One shared pace for the bot token across workers (PostgreSQL): per key ("overall",
+    "paid", "chat:<id>"), the theoretical arrival time of the next message under a generic cell
+    rate algorithm, so that N workers together stay inside Telegram's limits
+    (storage/queries/pace.py)."""
+
+    __tablename__ = "send_pace"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[datetime] = mapped_column()
+    step: Mapped[float] = mapped_column(Float)  # seconds between messages at the steady rate
+    tolerance: Mapped[float] = mapped_column(Float)  # seconds of burst: (burst - 1) × step

@@ -9,11 +9,13 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
 
-from bot.app.bot_api import BotApiLimiter, BotApiRequest
+from bot.app.bot_api import PACE_BURST, BotApiLimiter, BotApiRequest
 from bot.app.flood import FloodGate
 from bot.app.inbox import DurableUpdateQueue, Inbox
+from bot.app.shared_pace import SharedPace
 from bot.app.update_processor import PerUserUpdateProcessor
 from bot.core.services import BotContext, Services
+from storage.db import Database
 
 AppType = Application[Any, BotContext, Any, Any, Any, Any]
 HandlerRegistrar = Callable[[AppType], None]
@@ -22,11 +24,17 @@ HandlerRegistrar = Callable[[AppType], None]
 MAX_CONCURRENT_UPDATES = 256
 
 
-def rate_limiter(max_messages_per_second: float) -> BotApiLimiter:
+def rate_limiter(max_messages_per_second: float, db: Database) -> BotApiLimiter:
     if max_messages_per_second <= 0:
         # No pacing of our own, but 429s are still honoured and transient faults retried.
         return BotApiLimiter(overall_max_rate=0, group_max_rate=0)
-    return BotApiLimiter(overall_max_rate=max_messages_per_second)
+    # On PostgreSQL there may be several workers: one pace for the token, kept in the database.
+    shared = (
+        None
+        if db.is_sqlite
+        else SharedPace(db, max_messages_per_second, min(PACE_BURST, max_messages_per_second))
+    )
+    return BotApiLimiter(overall_max_rate=max_messages_per_second, shared=shared)
 
 
 def build_application(
@@ -59,7 +67,7 @@ def build_application(
         )
         # Paces sending, waits out Telegram's 429 answers (retry_after) instead of losing the
         # message, and retries transient faults without sending a message twice (bot_api.py).
-        .rate_limiter(rate_limiter(settings.max_messages_per_second))
+        .rate_limiter(rate_limiter(settings.max_messages_per_second, services.db))
         .concurrent_updates(processor)
         .context_types(ContextTypes(context=BotContext))
         .request(BotApiRequest(connection_pool_size=64, pool_timeout=30.0))

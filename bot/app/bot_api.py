@@ -42,6 +42,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, 
 from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
+from bot.app.shared_pace import SharedPace
+
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 5
@@ -192,8 +194,12 @@ class BotApiLimiter(AIORateLimiter):
         group_max_rate: float | None = None,
         transient_retries: int = TRANSIENT_RETRIES,
         backoff_seconds: float = BACKOFF_SECONDS,
+        shared: SharedPace | None = None,
     ) -> None:
         burst, period = smooth_pace(overall_max_rate)
+        # Several workers on PostgreSQL: the pace lives in the database, shared by all of them
+        # (bot/app/shared_pace.py); this limiter's own buckets then serve only as its fallback.
+        self._shared = shared
         if group_max_rate is None:
             super().__init__(
                 overall_max_rate=burst, overall_time_period=period, max_retries=MAX_RETRY_AFTER
@@ -218,14 +224,19 @@ class BotApiLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> Result:
         chat, group = _pacing_of(endpoint, data)
+        paid = bool(data.get("allow_paid_broadcast", False))
         transient_retries = 0 if _outbox_delivery.get() else self._transient_retries
         limited = failed = 0
         while True:
+            local_chat, local_group = chat, group
+            shared = self._shared if chat else None
+            if shared is not None and await shared.wait_turn(group, paid):
+                local_chat, local_group = False, False
             try:
                 return await self._run_request(
-                    chat=chat,
-                    group=group,
-                    allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+                    chat=local_chat,
+                    group=local_group,
+                    allow_paid_broadcast=paid,
                     callback=callback,
                     args=args,
                     kwargs=kwargs,
@@ -244,6 +255,8 @@ class BotApiLimiter(AIORateLimiter):
                     # it quickly slow everybody's replies (bench/flood_bench.py).
                     await asyncio.sleep(wait)
                     continue
+                if self._shared is not None and chat:
+                    await self._shared.hold_back(group, wait)
                 self._retry_after_event.clear()  # hold back the other calls meanwhile
                 try:
                     await asyncio.sleep(wait)
