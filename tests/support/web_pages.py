@@ -119,18 +119,33 @@ class Browser:
 # --- a known set of reports: Planned and add_reports, from tools/planned_reports.py -------------
 
 
-async def hostile_catalog(db: Database, code: str) -> None:
-    """Markup in what the catalog shows of a commitment: its title, description and theme, and
-    its agency's name."""
+async def rewrite_catalog(
+    db: Database, code: str, *, title: str, description: str, theme: str, agency: str
+) -> None:
+    """What the catalog shows of a commitment, in English only: its title, description and
+    theme, and its agency's name."""
     async with db.write() as session:
         commitment = await session.scalar(select(Commitment).where(Commitment.code == code))
         assert commitment is not None
-        agency = await session.get(Agency, commitment.agency_id)
-        assert agency is not None
-        commitment.titles = {"en": f"Road {HOSTILE}"}
-        commitment.descriptions = {"en": HOSTILE}
-        commitment.theme = f"Roads {HOSTILE}"
-        agency.names = {"en": f"Works {HOSTILE}"}
+        owner = await session.get(Agency, commitment.agency_id)
+        assert owner is not None
+        commitment.titles = {"en": title}
+        commitment.descriptions = {"en": description}
+        commitment.theme = theme
+        owner.names = {"en": agency}
+
+
+async def hostile_catalog(db: Database, code: str) -> None:
+    """Markup in what the catalog shows of a commitment: its title, description and theme, and
+    its agency's name."""
+    await rewrite_catalog(
+        db,
+        code,
+        title=f"Road {HOSTILE}",
+        description=HOSTILE,
+        theme=f"Roads {HOSTILE}",
+        agency=f"Works {HOSTILE}",
+    )
 
 
 async def add_commitments(db: Database, count: int, prefix: str = "PG") -> None:

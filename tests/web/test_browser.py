@@ -1,8 +1,9 @@
 """The public pages in a real browser (Debian's Chromium through Playwright), in English and
-Arabic: what a reader sees, laid out right to left in Arabic; the map's list when JavaScript or
-tiles are missing, with nothing fetched from anywhere but the server itself; no citizen named in
-what is shown; hostile words shown as words; no console error or CSP violation anywhere; and the
-search reached and sent with the keyboard alone.
+Arabic: what a reader sees, laid out right to left in Arabic, with English words (untranslated
+catalog text, agencies' notes, citizens' reports) in their own order within it; the map's list
+when JavaScript or tiles are missing, with nothing fetched from anywhere but the server itself;
+no citizen named in what is shown; hostile words shown as words; no console error or CSP
+violation anywhere; and the search reached and sent with the keyboard alone.
 
 Every tab fails its test on a console error, a script error, a CSP violation, a failed request,
 a dialog or a request to another host (tests/support/chromium.py), so each check below also
@@ -29,7 +30,15 @@ from tests.support.chromium import Chromium, Tab
 from tests.support.conversation import expect
 from tests.support.harness import Harness
 from tests.support.public_side import World
-from tests.support.web_pages import HOSTILE, T0, H, Planned, add_reports, hostile_catalog
+from tests.support.web_pages import (
+    HOSTILE,
+    T0,
+    H,
+    Planned,
+    add_reports,
+    hostile_catalog,
+    rewrite_catalog,
+)
 from tools.chromium import WIDTH
 
 pytestmark = pytest.mark.both_databases
@@ -130,6 +139,93 @@ async def test_arabic_pages_are_laid_out_right_to_left(
         assert english.first.left < english.last.left, (path, english)
         assert arabic.first.left > arabic.last.left, (path, arabic)
         assert arabic.first.right > WIDTH - 100, (path, arabic)
+
+
+# Where the last two characters of `words` sit, in the first text node under `selector` that holds
+# them: [left, right, top] of each.
+ENDS = """([selector, words]) => {
+  for (const element of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const start = node.data.indexOf(words);
+      if (start < 0) continue;
+      const box = (at) => {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        const r = range.getBoundingClientRect();
+        return [r.left, r.right, r.top];
+      };
+      const end = start + words.length;
+      return [box(end - 2), box(end - 1)];
+    }
+  }
+  return null;
+}"""
+# English words from the catalog (no Arabic translation), an agency and a citizen, each ending in a
+# full stop: in a right-to-left paragraph the full stop, a neutral character, takes the paragraph's
+# direction and lands at the left end of the English words, unless they are isolated (<bdi>) or
+# their block takes its own direction (dir="auto"). (A closing bracket would not show it: the
+# bracket pair takes the direction of what it encloses.)
+TITLE = "Kawo–Rigasa road, phase 2."
+DESCRIPTION = "Twelve kilometres of road rebuilt, with drains."
+AGENCY = "Kaduna State Ministry of Works, Roads Dept."
+NOTE = "Work on the culvert started."
+TEXT = "The culvert is blocked."
+NOTED = "CW-BRZZX2"
+
+
+async def test_english_words_end_at_their_right_end_on_arabic_pages(
+    chromium: Chromium, harness: Harness
+) -> None:
+    """On the Arabic pages as on the English ones, English words keep their own order: the full
+    stop that ends a commitment's title, description or agency, an agency's note or a citizen's
+    text is at its right end, wherever the page shows it."""
+    await rewrite_catalog(
+        harness.db, ROAD, title=TITLE, description=DESCRIPTION, theme="Roads", agency=AGENCY
+    )
+    answered = ("acknowledged", T0 + 2 * H, "official", NOTE)
+    await add_reports(
+        harness.db, ROAD, [Planned(NOTED, "acknowledged", (PUBLISHED, answered), text=TEXT)]
+    )
+    places = [
+        ("/", "table.commitments tbody th", TITLE),
+        ("/", "table.commitments tbody td", AGENCY),
+        (f"/commitments/{ROAD}", "h1", TITLE),
+        (f"/commitments/{ROAD}", "dl.facts dd", AGENCY),
+        (f"/commitments/{ROAD}", ".description p", DESCRIPTION),
+        (f"/commitments/{ROAD}", "ul.answers q", NOTE),
+        (f"/commitments/{ROAD}", "ul.reports p.text", TEXT),
+        (f"/reports/{NOTED}", "dl.facts dd", TITLE),
+        (f"/reports/{NOTED}", "blockquote.text p", TEXT),
+        (f"/reports/{NOTED}", "table[aria-labelledby=history] td", NOTE),
+        ("/agencies", "#agencies tbody th", AGENCY),
+        ("/map", "main table tbody td", TITLE),
+        ("/map", ".leaflet-popup-content p", TEXT),  # built by map.js
+    ]
+    tiles = f"http://127.0.0.1:{dead_port()}"
+    use_tiles(harness, tiles + "/{z}/{x}/{y}.png")
+    reversed_ends = []
+    async with chromium.tab(base(harness), tolerate=lambda p: tiles + "/" in p) as tab:
+        for lang in ("en", "ar"):
+            for path, selector, words in places:
+                if tab.url != f"{base(harness)}{path}?lang={lang}":
+                    await tab.open(f"{path}?lang={lang}")
+                if ".leaflet-popup" in selector:
+                    await tab.click("#map .leaflet-marker-icon")
+                    await tab.wait_for(".leaflet-popup-content")
+                found = await tab.eval(ENDS, [selector, words])
+                assert found is not None, (lang, path, selector, words)
+                before, last = found
+                assert before[2] == last[2], (lang, path, selector, "not on one line")
+                # Left to right: the full stop is right of the character before it, in both
+                # languages (compared with its neighbour, not the first character: a cell may
+                # wrap the words onto two lines).
+                if not last[1] > before[1]:
+                    reversed_ends.append((lang, path, selector))
+                if lang == "ar" and selector == "h1" and not last[1] > WIDTH - 100:
+                    reversed_ends.append((lang, path, "h1 not at the right margin"))
+    assert not reversed_ends, "\n".join(map(str, reversed_ends))
 
 
 async def located_reports(harness: Harness) -> None:

@@ -25,6 +25,7 @@
     box.appendChild(link);
     if (feature.properties.public_text) {
       var text = document.createElement("p");
+      text.dir = "auto"; // laid out in its own direction, whatever the page's language
       text.textContent = feature.properties.public_text;
       box.appendChild(text);
     }
