@@ -419,6 +419,9 @@ async def test_the_irm_assessment_apart_from_citizens_evidence(
         assert shown in text
     assert "https://opengovpartnership.org/members/nigeria/commitments/ng0020" in page.links()
     assert text.index("The IRM's assessment") < text.index("Citizens' evidence")
+    # The export's "Yes" and "yes" alike are the reader's word for it.
+    french = (await browser.get("/commitments/NG0015?lang=fr")).page.text
+    assert "oui" in french and "Yes" not in french
     # A commitment the IRM has not assessed says so.
     road = (await browser.get(f"/commitments/{ROAD}")).page.text
     assert "The IRM has not assessed this commitment" in road

@@ -67,8 +67,9 @@ def _irm(assessment: dict[str, str] | None) -> tuple[list[tuple[str, str]], str 
     for key, label in IRM_LABELS:
         if key in values:
             shown = values[key]
-            if shown in IRM_FLAG_VALUES:
-                shown = _(IRM_FLAG_VALUES[shown])
+            flag = shown.strip().casefold()  # the OGP export writes "Yes" and "yes" alike
+            if flag in IRM_FLAG_VALUES:
+                shown = _(IRM_FLAG_VALUES[flag])
             rows.append((_(label), shown))
     url = values.get("url")
     return rows, url if url and url.startswith("https://") else None
