@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,8 @@ from emulator import BotApiEmulator, SimulatedUser
 from storage.models import OutboxMessage
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
+from tests.support.processes import start_bot
 
-ROOT = Path(__file__).resolve().parent.parent
 AGREED = "Let's start your report"
 WELCOME = "Welcome to Commitment Watch"
 
@@ -201,22 +199,8 @@ async def test_sigterm_drains_and_exits_cleanly(harness: Harness, tmp_path: Path
     finishes, one line at each end of the drain, exit status 0."""
     await harness.stop_worker(harness.runner)  # the process below is the only worker
     web_port = free_port()
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": harness.settings.telegram_bot_token or "",
-        "TELEGRAM_API_BASE_URL": harness.emulator.base_url,
-        "DATABASE_URL": harness.settings.database_url,
-        "WEB_PORT": str(web_port),
-        "DRAIN_SECONDS": "15",
-        "LOG_LEVEL": "INFO",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "run_bot.py"),
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_bot(
+        harness, tmp_path, WEB_PORT=str(web_port), DRAIN_SECONDS="15", LOG_LEVEL="INFO"
     )
     try:
         citizen = harness.user("en")

@@ -6,8 +6,6 @@ drain cut off is handed back at once."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,9 @@ from storage.models import InboxUpdate
 from storage.queries import inbox as queries
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
+from tests.support.processes import start_bot
 from tests.test_drain import AGREED, drain_begun, free_port, pending_update_ids, press_in_hand
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "inbox-test-secret"
 HELP = "I help you report on public commitments"
 
@@ -78,22 +76,7 @@ async def test_a_worker_killed_mid_update_loses_nothing(harness: Harness, tmp_pa
     delivered; the next worker handles the press once its lease runs out, without the citizen
     pressing again."""
     await harness.stop_worker(harness.runner)
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": harness.settings.telegram_bot_token or "",
-        "TELEGRAM_API_BASE_URL": harness.emulator.base_url,
-        "DATABASE_URL": harness.settings.database_url,
-        "INBOX_LEASE_SECONDS": "2",
-        "LOG_LEVEL": "INFO",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "run_bot.py"),
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
     citizen = harness.user("en")
     try:
         await citizen.send_command("start")

@@ -9,7 +9,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from storage.models import InboxUpdate
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
+from tests.support.processes import start_bot
 from tests.test_drain import AGREED, free_port, pending_update_ids
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,25 +93,16 @@ async def test_a_worker_killed_behind_haproxy_loses_and_repeats_nothing(
             )
         )
         for webhook, web in workers:
-            env = {
-                **os.environ,
-                "TELEGRAM_BOT_TOKEN": harness.settings.telegram_bot_token or "",
-                "TELEGRAM_API_BASE_URL": harness.emulator.base_url,
-                "DATABASE_URL": harness.settings.database_url,
-                "WEBHOOK_URL": f"http://127.0.0.1:{telegram_port}",
-                "WEBHOOK_PORT": str(webhook),
-                "WEBHOOK_SECRET": SECRET,
-                "WEB_PORT": str(web),
-                "INBOX_LEASE_SECONDS": "3",
-            }
             running.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    str(ROOT / "run_bot.py"),
-                    env=env,
-                    cwd=tmp_path,
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
+                await start_bot(
+                    harness,
+                    tmp_path,
+                    output=False,
+                    WEBHOOK_URL=f"http://127.0.0.1:{telegram_port}",
+                    WEBHOOK_PORT=str(webhook),
+                    WEBHOOK_SECRET=SECRET,
+                    WEB_PORT=str(web),
+                    INBOX_LEASE_SECONDS="3",
                 )
             )
             await healthy(http, f"http://127.0.0.1:{web}/healthz")
