@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.app.runner import BotRunner
 from emulator import SimulatedUser
@@ -305,3 +305,33 @@ async def test_claim_rules(database: Database) -> None:
     async with database.write() as session:
         assert await queries.purge_done(session, NOW + timedelta(seconds=1)) == 6
         assert await queries.open_count(session) == 2  # 7, C's, and 8, E's
+
+
+@pytest.mark.both_databases
+async def test_an_update_the_database_cannot_take_is_not_confirmed_until_it_can(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The inbox's table is gone for a moment (a database fault): the update fetched meanwhile
+    is neither confirmed to Telegram nor lost; once the table is back it is recorded and
+    answered, once, and the log says so in a line or two without a traceback."""
+    citizen = harness.user("en")
+    await citizen.send_command("start")
+    await expect(citizen, "privacy")
+    await harness.inbox_settled()
+    async with harness.db.write() as session:
+        await session.execute(text("ALTER TABLE inbox RENAME TO inbox_away"))
+    try:
+        sent = await citizen.send_command("help")
+        await asyncio.sleep(1.5)
+        assert sent["update_id"] in pending_update_ids(harness.emulator)  # not confirmed
+        assert not any(HELP in t for t in texts(citizen))
+    finally:
+        async with harness.db.write() as session:
+            await session.execute(text("ALTER TABLE inbox_away RENAME TO inbox"))
+    await expect(citizen, HELP, timeout=15)
+    await harness.inbox_settled()
+    assert sent["update_id"] not in pending_update_ids(harness.emulator)
+    assert sum(HELP in t for t in texts(citizen)) == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.app.inbox"]
+    assert any(x.startswith("inbox: could not record an update (") for x in lines), lines
+    assert not any(r.exc_info for r in caplog.records if r.name.startswith("bot."))

@@ -169,6 +169,7 @@ class Inbox:
         loop = asyncio.get_running_loop()
         renew_at = loop.time() + self.lease.total_seconds() / 3
         purge_at = loop.time()
+        failing = False  # warned once per outage, not twice a second
         while True:
             # Not asyncio.wait_for: on Python 3.11 it can swallow the cancellation of a drain.
             waiter = asyncio.ensure_future(self._wake.wait())
@@ -187,7 +188,13 @@ class Inbox:
                     purge_at = loop.time() + PURGE_EVERY_SECONDS
             except (SQLAlchemyError, OSError) as error:
                 # The database is away: the next round tries again; nothing is lost meanwhile.
-                log.warning("inbox: database unavailable (%s)", type(error).__name__)
+                if not failing:
+                    log.warning("inbox: database unavailable (%s)", type(error).__name__)
+                failing = True
+            else:
+                if failing:
+                    log.info("inbox: database back")
+                failing = False
 
     async def _claim(self) -> None:
         now = wall_clock()
