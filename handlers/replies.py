@@ -8,6 +8,7 @@ from html import escape
 from telegram import CallbackQuery, ReplyKeyboardRemove
 from telegram.error import BadRequest
 
+from bot.app.inbox import handling_again
 from bot.citizens import blocking
 from bot.core.services import BotContext
 from bot.i18n.formatting import format_datetime, format_number
@@ -146,7 +147,12 @@ async def explain_draft_error(
                 ).format(reference=f"<code>{escape(reference or '?')}</code>"),
             )
         case drafting.StaleButton(view=view):
-            await send(chat_id, _("That button is out of date. Here is where your report stands:"))
+            if not handling_again.get():
+                await send(
+                    chat_id, _("That button is out of date. Here is where your report stands:")
+                )
+            # Handled again after a worker died: the press took effect before, so the citizen
+            # only needs the question it led to (which may never have reached them).
             await send_prompt(context, chat_id, view)
         case drafting.WrongStep(view=view) | drafting.Incomplete(view=view):
             await send(chat_id, step_hint(view.step))

@@ -454,6 +454,9 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = mapped_column()
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column()
+    # How many times a worker took it: more than once means a worker before began it and died
+    # (or was cut off by its drain), so what it did may be done already.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     done_at: Mapped[datetime | None] = mapped_column()
 
 

@@ -335,3 +335,41 @@ async def test_an_update_the_database_cannot_take_is_not_confirmed_until_it_can(
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.app.inbox"]
     assert any(x.startswith("inbox: could not record an update (") for x in lines), lines
     assert not any(r.exc_info for r in caplog.records if r.name.startswith("bot."))
+
+
+@pytest.mark.both_databases
+async def test_a_press_handled_again_after_a_kill_just_asks_the_next_question(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The worker dies after the press moved the draft on and before its next question reached
+    the citizen. The next worker runs the press again: the button is stale by then, and the
+    citizen gets the question it led to, without being told their button is out of date."""
+    await harness.stop_worker(harness.runner)
+    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
+    citizen = harness.user("en")
+    try:
+        await citizen.send_command("start", "c_KAD-RD-017")
+        notice = await expect(citizen, "privacy", timeout=30)
+        await citizen.press_button("✅ I agree", message=notice)
+        kinds = await expect(citizen, "What kind of feedback", timeout=30)
+        # The question after the next press never comes back: the worker dies waiting for it.
+        harness.emulator.faults.set(
+            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
+        )
+        await citizen.press_button("⚠️ A problem", message=kinds)
+        await harness.emulator.wait_for_call(
+            method="sendMessage", predicate=lambda c: "Describe" in str(c.params.get("text"))
+        )
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    harness.emulator.faults.clear()
+    await harness.start_worker(inbox_lease_seconds=2)
+    await expect(citizen, "Describe what you see", timeout=15)
+    await harness.inbox_settled()
+    replies = texts(citizen)
+    assert not any("out of date" in t for t in replies), replies
+    assert sum("What kind of feedback" in t for t in replies) == 1

@@ -53,6 +53,7 @@ def build_application(
         MAX_CONCURRENT_UPDATES, flood=flood, unlimited_chat=settings.moderator_chat_id
     )
     processor.on_finished = inbox.finished
+    processor.on_starting = inbox.starting
     application = (
         Application.builder()
         .token(token)

@@ -29,6 +29,7 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -44,6 +45,11 @@ from storage.queries import inbox as queries
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# True while a handler runs an update that a worker took before and did not finish (it died, or
+# its drain cut it off): its step may already be done, and the handler says so gently
+# (handlers/replies.py). Set in the update's own task by PerUserUpdateProcessor.
+handling_again: ContextVar[bool] = ContextVar("handling_again", default=False)
 
 # How long done rows are kept, to recognise a second delivery of the same update: Telegram keeps
 # an unconfirmed update for 24 hours.
@@ -76,6 +82,7 @@ class Inbox:
         self.bot: Bot | None = None
         self._hand_over: Callable[[Update], None] | None = None
         self._handed: set[int] = set()  # update ids handed to the application, not yet finished
+        self._again: set[int] = set()  # of those, the ones a worker took before
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -135,6 +142,7 @@ class Inbox:
 
         following = await self._persistently("mark an update done", write)
         self._handed.discard(update_id)
+        self._again.discard(update_id)
         for next_update in following:
             self._give(next_update)
 
@@ -233,7 +241,13 @@ class Inbox:
         assert row.payload is not None  # open rows keep theirs
         update = Update.de_json(row.payload, self.bot)
         assert update is not None
+        if row.attempts > 1:
+            self._again.add(update.update_id)
         return update
+
+    def starting(self, update: object) -> None:
+        """In the update's own task, before its handler: say whether it is being run again."""
+        handling_again.set(isinstance(update, Update) and update.update_id in self._again)
 
     def _give(self, update: Update) -> None:
         assert self._hand_over is not None

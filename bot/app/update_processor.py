@@ -88,6 +88,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         # Told of every update that is through, handled or dropped (not of one cancelled): the
         # durable inbox marks it done (bot/app/inbox.py).
         self.on_finished: Callable[[object], Awaitable[None]] | None = None
+        # Told, in the update's own task, just before its handler runs (bot/app/inbox.py).
+        self.on_starting: Callable[[object], None] | None = None
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -113,6 +115,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         task = asyncio.current_task()
         assert task is not None  # the application runs each update in a task of its own
         self._in_hand.add(task)
+        if self.on_starting is not None:
+            self.on_starting(update)
         try:
             await self._process(update, coroutine)
         except asyncio.CancelledError:

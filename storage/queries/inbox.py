@@ -64,6 +64,7 @@ async def record(
             received_at=now,
             claimed_by=me if mine else None,
             lease_until=lease_until if mine else None,
+            attempts=1 if mine else 0,
         )
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
@@ -82,6 +83,7 @@ async def record(
     existing.done_at = None
     existing.claimed_by = me if mine else None
     existing.lease_until = lease_until if mine else None
+    existing.attempts = 1 if mine else 0
     await session.flush()
     return mine
 
@@ -150,11 +152,11 @@ async def claim(
         result = await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id, _ready(me, now))
-            .values(claimed_by=me, lease_until=lease_until)
+            .values(claimed_by=me, lease_until=lease_until, attempts=InboxUpdate.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         if getattr(result, "rowcount", 0):
-            row = await session.get(InboxUpdate, update_id)
+            row = await session.get(InboxUpdate, update_id, populate_existing=True)
             if row is not None:
                 claimed.append(row)
     return claimed
