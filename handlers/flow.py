@@ -29,6 +29,7 @@ from handlers.replies import (
     ask_to_discard,
     explain_draft_error,
     outside_region_text,
+    receipt,
     send_privacy_notice,
     send_prompt,
     warn_if_daily_limit,
@@ -529,15 +530,7 @@ async def _confirm(press: Press) -> None:
         press.services, press.user_id, press.button.version, press.locale
     )
     await _remove_buttons(press.message)
-    await press.context.bot.send_message(
-        press.chat_id,
-        _(
-            "✅ Thank you! Your report was received.\n\n"
-            "Reference: <code>{reference}</code>\n\n"
-            "Moderators will review it, and I will tell you every time its status "
-            "changes. See it any time with /status {reference}."
-        ).format(reference=reference),
-    )
+    await press.context.bot.send_message(press.chat_id, receipt(reference))
 
 
 async def _cancel(press: Press) -> None:

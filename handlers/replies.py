@@ -60,6 +60,16 @@ async def send_privacy_notice(
     )
 
 
+def receipt(reference: str) -> str:
+    """What a citizen reads once their report is sent."""
+    return _(
+        "✅ Thank you! Your report was received.\n\n"
+        "Reference: <code>{reference}</code>\n\n"
+        "Moderators will review it, and I will tell you every time its status "
+        "changes. See it any time with /status {reference}."
+    ).format(reference=reference)
+
+
 async def acknowledge(context: BotContext, chat_id: int, text: str) -> None:
     """A short confirmation that also takes away any reply keyboard still showing."""
     await context.bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
@@ -139,6 +149,9 @@ async def explain_draft_error(
             await send_privacy_notice(context, chat_id, None)
         case drafting.NoDraft():
             await send(chat_id, _("You have no report in progress. Send /report to start one."))
+        case drafting.AlreadySent(reference=reference) if handling_again.get() and reference:
+            # The confirmation ran before its worker died: the receipt may never have come.
+            await send(chat_id, receipt(reference))
         case drafting.AlreadySent(reference=reference):
             await send(
                 chat_id,

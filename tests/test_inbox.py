@@ -17,12 +17,13 @@ from sqlalchemy import select, text
 from bot.app.runner import BotRunner
 from emulator import SimulatedUser
 from storage.db import Database
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, Report
 from storage.queries import inbox as queries
 from tests.support.conversation import expect, text_of
 from tests.support.harness import Harness
 from tests.support.processes import start_bot
 from tests.test_drain import AGREED, drain_begun, free_port, pending_update_ids, press_in_hand
+from tests.test_report_flow import report_until_summary
 
 SECRET = "inbox-test-secret"
 HELP = "I help you report on public commitments"
@@ -373,3 +374,39 @@ async def test_a_press_handled_again_after_a_kill_just_asks_the_next_question(
     replies = texts(citizen)
     assert not any("out of date" in t for t in replies), replies
     assert sum("What kind of feedback" in t for t in replies) == 1
+
+
+@pytest.mark.both_databases
+async def test_a_confirmation_handled_again_after_a_kill_sends_the_receipt(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The worker dies after the report was stored and before the receipt reached the citizen:
+    the next worker's run of the press finds the report sent, and gives the receipt with its
+    reference (not "already sent"); there is still one report."""
+    await harness.stop_worker(harness.runner)
+    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
+    citizen = harness.user("en")
+    try:
+        await report_until_summary(citizen)
+        summary = citizen.messages[-1]
+        harness.emulator.faults.set(
+            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
+        )
+        await citizen.press_button("✅ Send report", message=summary)
+        await harness.emulator.wait_for_call(
+            method="sendMessage", predicate=lambda c: "received" in str(c.params.get("text"))
+        )
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    harness.emulator.faults.clear()
+    await harness.start_worker(inbox_lease_seconds=2)
+    receipt = await expect(citizen, "Your report was received", "Reference:", timeout=15)
+    await harness.inbox_settled()
+    assert not any("already sent" in t for t in texts(citizen))
+    async with harness.db.read() as session:
+        references = (await session.scalars(select(Report.reference))).all()
+    assert len(references) == 1 and references[0] in text_of(receipt)
