@@ -77,9 +77,9 @@ async def generate(url: str, reports: int, seed: int = 7, *, histories: bool = F
 
     Reports come in 30 s apart from 2023-01-01 (a million fill a year), each with a status drawn
     from STATUSES. With `histories` (what the public pages read) they are also lifelike: each
-    report has the events of its life up to its status (created, published by a moderator, the
-    agency's answers with public notes, resolutions, citizens' reopenings), delays that differ
-    from agency to agency, supporters on a fifth of the public ones (each with its "supported"
+    report has the events of its life up to its status, as far as it got by the time the last
+    report came in (created, published by a moderator, the agency's answers with public notes,
+    resolutions, citizens' reopenings), delays that differ from agency to agency, supporters on a fifth of the public ones (each with its "supported"
     event), commitments with themes, and commitments unequally popular (the busiest holds about
     8 % of the reports, as a roads commitment would).
     """
@@ -120,6 +120,7 @@ async def generate(url: str, reports: int, seed: int = 7, *, histories: bool = F
         ids = range(1, COMMITMENTS + 1)
         popularity = list(accumulate(1 / k**0.8 for k in ids)) if histories else None
         start = datetime(2023, 1, 1, tzinfo=UTC)
+        now = start + timedelta(seconds=reports * 30)  # when the last report came in
         for offset in range(0, reports, CHUNK):
             rows: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
@@ -147,14 +148,17 @@ async def generate(url: str, reports: int, seed: int = 7, *, histories: bool = F
                 }
                 if histories:
                     agency = (commitment_id - 1) % AGENCIES
-                    life = _history(rng, row["status"], created, agency)
+                    life = _history(rng, row["status"], created, agency, now)
                     events.extend(dict(e, report_id=i + 1) for e in life)
                     if life:
+                        row["status"] = life[-1]["to_status"]  # as far as it got by now
                         row["updated_at"] = life[-1]["created_at"]
                     if row["status"] in PUBLIC_OPEN and rng.random() < 0.2:
                         published = life[1]["created_at"]
                         for citizen in rng.sample(range(1, CITIZENS + 1), rng.randint(1, 5)):
                             at = published + timedelta(seconds=rng.expovariate(1 / (3 * DAY)))
+                            if at > now:
+                                continue
                             supporters.append(
                                 {"report_id": i + 1, "citizen_id": citizen, "created_at": at}
                             )
@@ -209,11 +213,12 @@ def _event(
 
 
 def _history(
-    rng: random.Random, status: str, created: datetime, agency: int
+    rng: random.Random, status: str, created: datetime, agency: int, now: datetime
 ) -> list[dict[str, Any]]:
-    """The events of a report that is `status` now, the way the bot records them: created (by the
+    """The events of a report headed for `status`, the way the bot records them: created (by the
     citizen), then a moderator's decision, then the agency's answers (slower or faster by agency),
-    a citizen's reopening; from_status chained."""
+    a citizen's reopening; from_status chained. Only those before `now`: the latest reports are
+    still waiting for their answers, as they would be at any moment of a live system."""
     if status == "draft":
         return []
     life = [_event(None, "citizen", "created", "pending_review", created, None)]
@@ -238,6 +243,7 @@ def _history(
                 note = rng.choice(NOTES) if rng.random() < 0.6 else None
                 actor = "official" if rng.random() < 0.7 else "agency"
                 life.append(_event(None, actor, "status", step, at, note))
+    life = [event for event in life if event["created_at"] <= now]
     previous = "draft"
     for event in life:
         event["from_status"] = previous

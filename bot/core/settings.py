@@ -166,6 +166,14 @@ def _parse_retention_days(raw: str) -> int:
     return days
 
 
+def _parse_cache_seconds(raw: str) -> int:
+    expected = "a whole number of seconds from 0 (no cache) to 3600"
+    seconds = int(_number(raw, int, expected))
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"expected {expected}, got {raw!r}")
+    return seconds
+
+
 def _parse_radius(raw: str) -> float:
     radius = _number(raw, float, "metres from 1 to 10000")
     if not 0 < radius <= 10_000:
@@ -343,6 +351,16 @@ class Settings:
         "reports a public figure (median time, share) needs before the pages show it",
         _parse_count(10_000, "reports"),
         default=5,
+    )
+    # The pages' responsiveness figures (an agency's medians and shares over all its reports,
+    # costly at scale) are computed at most once per this many seconds per web process and shown
+    # as computed meanwhile (bot/core/memo.py); 0 computes them on every request. Only figures:
+    # a report that stops being public leaves every page at once.
+    public_figures_cache_seconds: int = setting(
+        "PUBLIC_FIGURES_CACHE_SECONDS",
+        "seconds the pages reuse computed responsiveness figures (0: compute on every request)",
+        _parse_cache_seconds,
+        default=60,
     )
     # The public map's tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; without it
     # the map page lists the open reports (no tiles are fetched from anywhere).

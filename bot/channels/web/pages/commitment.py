@@ -18,6 +18,7 @@ from bot.channels.web.keys import SERVICES
 from bot.channels.web.pages.common import (
     PAGE_SIZE,
     BadQuery,
+    figures,
     full_title,
     only,
     page_number,
@@ -111,8 +112,11 @@ async def scorecard(request: web.Request) -> web.Response:
         )
     if total and page > -(-total // PAGE_SIZE):
         raise BadQuery(_("There is no page {page}.").format(page=page))
-    figures = await responsiveness.of_commitment(
-        services.db, commitment.id, settings.public_min_sample
+    minimum = settings.public_min_sample
+    agency_figures = await figures(
+        request,
+        ("commitment", commitment.id, minimum),
+        lambda: responsiveness.of_commitment(services.db, commitment.id, minimum),
     )
     audience = public.Audience.public(settings.public_location_grid_m)
     irm_rows, irm_url = _irm(commitment.irm)
@@ -144,8 +148,8 @@ async def scorecard(request: web.Request) -> web.Response:
             for r in reports
         ],
         "answers": answers,
-        "figures": figures,
-        "minimum": settings.public_min_sample,
+        "figures": agency_figures,
+        "minimum": minimum,
         "pagination": pagination(request, page, total),
         "deep_link": link,
         "closed_statuses": PUBLIC_CLOSED,
