@@ -182,6 +182,21 @@ def machine_info() -> dict[str, str]:
     }
 
 
+def record_run(path: Path, key: str, head: dict[str, Any], results: dict[str, Any]) -> None:
+    """Merge one run's results (after `head`: what was measured on) under `key`, stamped with
+    the time and the machine, and print them."""
+    entry = {
+        **head,
+        **results,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine_info(),
+    }
+    merge_results(path, key, entry)
+    for name, value in results.items():
+        print(f"{name}: {value}")
+    print(f"results in {path} under {key!r}")
+
+
 def merge_results(path: Path, key: str, entry: dict[str, Any]) -> None:
     """Keep one entry per size in a results file, so runs at 100k and 1M sit side by side."""
     results: dict[str, Any] = {}

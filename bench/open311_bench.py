@@ -22,13 +22,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import machine_info, measure, merge_results, serving_web
+from bench.common import measure, record_run, serving_web
 from bench.export_bench import generate
 from bot.channels.web.open311 import PUBLIC_NOTES
 from bot.reports.lifecycle import PUBLIC
@@ -123,17 +123,11 @@ def main() -> int:
         generated = asyncio.run(generate(url, args.reports))
         print(f"  {generated:.1f} s; measuring ...", flush=True)
         results = asyncio.run(run(url, args.rounds))
-    entry = {
+    head = {
         "reports": args.reports,
         "database": url.split(":", 1)[0] if args.database_url else "sqlite (temporary file)",
-        **results,
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **machine_info(),
     }
-    merge_results(args.results, str(args.reports), entry)
-    for name, value in results.items():
-        print(f"{name}: {value}")
-    print(f"results in {args.results}")
+    record_run(args.results, str(args.reports), head, results)
     return 0
 
 

@@ -29,13 +29,12 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import WebSide, machine_info, measure, merge_results, serving_web
+from bench.common import WebSide, measure, record_run, serving_web
 from bench.export_bench import generate
 from bot.channels.web.pages import commitment as commitment_page
 from bot.channels.web.pages.common import PAGE_SIZE
@@ -197,22 +196,16 @@ def main() -> int:
         parser.error("--reports must be at least 10000 (the figures need their minimum samples)")
     generated, results = asyncio.run(bench(args.database_url, args.reports, args.rounds))
     dialect = (args.database_url or "sqlite").split(":", 1)[0].split("+", 1)[0]
-    entry = {
+    head = {
         "reports": args.reports,
         "database": dialect if args.database_url else "sqlite (temporary file)",
         "label": args.label,
         "generate_seconds": round(generated, 1),
-        **results,
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **machine_info(),
     }
     key = str(args.reports) if dialect == "sqlite" else f"{args.reports} {dialect}"
     if args.label:
         key += f" ({args.label})"
-    merge_results(args.results, key, entry)
-    for name, value in results.items():
-        print(f"{name}: {value}")
-    print(f"results in {args.results} under {key!r}")
+    record_run(args.results, key, head, results)
     return 0
 
 

@@ -166,14 +166,6 @@ def _parse_retention_days(raw: str) -> int:
     return days
 
 
-def _parse_cache_seconds(raw: str) -> int:
-    expected = "a whole number of seconds from 0 (no cache) to 3600"
-    seconds = int(_number(raw, int, expected))
-    if not 0 <= seconds <= 3600:
-        raise ValueError(f"expected {expected}, got {raw!r}")
-    return seconds
-
-
 def _parse_radius(raw: str) -> float:
     radius = _number(raw, float, "metres from 1 to 10000")
     if not 0 < radius <= 10_000:
@@ -195,13 +187,13 @@ def _parse_recipients(raw: str) -> int:
     return count
 
 
-def _parse_count(upper: int, what: str) -> Callable[[str], int]:
-    """A whole number from 1 to `upper` (a limit, a count of seconds)."""
-    expected = f"{what} from 1 to {upper}"
+def _parse_count(upper: int, what: str, lowest: int = 1) -> Callable[[str], int]:
+    """A whole number from `lowest` to `upper` (a limit, a count of seconds)."""
+    expected = f"{what} from {lowest} to {upper}"
 
     def parse(raw: str) -> int:
         value = _number(raw, int, expected)
-        if not 1 <= value <= upper:
+        if not lowest <= value <= upper:
             raise ValueError(f"expected {expected}, got {raw!r}")
         return int(value)
 
@@ -359,7 +351,7 @@ class Settings:
     public_figures_cache_seconds: int = setting(
         "PUBLIC_FIGURES_CACHE_SECONDS",
         "seconds the pages reuse computed responsiveness figures (0: compute on every request)",
-        _parse_cache_seconds,
+        _parse_count(3600, "seconds", lowest=0),
         default=60,
     )
     # The public map's tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; without it

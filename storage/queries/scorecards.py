@@ -179,7 +179,7 @@ async def latest_notes(
     note can come before them, so they are the answer. Otherwise (a commitment with few reports,
     or none answered lately) through the commitment's own reports, which are then few or quiet."""
     noted = and_(ReportEvent.actor_kind.in_(sorted(actor_kinds)), ReportEvent.note.is_not(None))
-    recent = (
+    newest = (
         select(
             ReportEvent.id,
             ReportEvent.report_id,
@@ -190,30 +190,30 @@ async def latest_notes(
         .where(noted)
         .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc())
         .limit(recent)
-        .subquery("recent")
+        .subquery("newest")
     )
     # From each recent note to its report by primary key, never the other way round: the
     # commitment's reports may be many.
     counted = (
         select(Report.id)
         .where(
-            Report.id == recent.c.report_id,
+            Report.id == newest.c.report_id,
             Report.commitment_id == commitment_id,
             Report.status.in_(sorted(statuses)),
         )
         .exists()
     )
-    reference = select(Report.reference).where(Report.id == recent.c.report_id).scalar_subquery()
+    reference = select(Report.reference).where(Report.id == newest.c.report_id).scalar_subquery()
     found = (
         await session.execute(
             select(
                 reference.label("reference"),
-                recent.c.to_status,
-                recent.c.note,
-                recent.c.created_at,
+                newest.c.to_status,
+                newest.c.note,
+                newest.c.created_at,
             )
             .where(counted)
-            .order_by(recent.c.created_at.desc(), recent.c.id.desc())
+            .order_by(newest.c.created_at.desc(), newest.c.id.desc())
             .limit(limit)
         )
     ).all()

@@ -1,6 +1,7 @@
 """The agencies' responsiveness, GET /agencies: for every agency with public reports, the same
 figures as a commitment's scorecard (bot/reports/responsiveness.py) with the same minimum sample,
-and a plain note on what such figures can and cannot say."""
+and a plain note on what such figures can and cannot say. The figures run over every report, so
+they are computed at most once per PUBLIC_FIGURES_CACHE_SECONDS (common.figures)."""
 
 from __future__ import annotations
 

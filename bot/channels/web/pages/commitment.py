@@ -2,8 +2,9 @@
 Reporting Mechanism's assessment (as imported, labelled as the IRM's), and apart from it the
 citizens' evidence: reports by month and status, the public reports a page at a time, the
 agency's latest public answers, and the agency's responsiveness on this commitment
-(bot/reports/responsiveness.py, with its minimum sample). A link and a QR code open the bot on
-the commitment (GET /commitments/{code}/qr.svg)."""
+(bot/reports/responsiveness.py, with its minimum sample; computed at most once per
+PUBLIC_FIGURES_CACHE_SECONDS, common.figures, while the reports and answers are read on every
+request). A link and a QR code open the bot on the commitment (GET /commitments/{code}/qr.svg)."""
 
 from __future__ import annotations
 
