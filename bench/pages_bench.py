@@ -6,10 +6,10 @@ agencies' table and the map.
         --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 Fills a temporary SQLite file (or, with --database-url of a PostgreSQL server, a throwaway
-database created on that server and dropped afterwards) with generated reports and their
-histories (bench/export_bench.py's generator with histories: publication, the agency's answers
-with public notes, resolutions and reopenings, supporters, commitments of unequal popularity),
-serves the real web application (bot/channels/web) on a local port, and measures side by side in
+database created on that server and dropped afterwards, vacuumed and analyzed as autovacuum would
+have it) with generated reports and their histories (bench/export_bench.py's generator with
+histories: publication, the agency's answers with public notes, resolutions and reopenings,
+supporters, commitments of unequal popularity), serves the real web application (bot/channels/web) on a local port, and measures side by side in
 one run, p50 and p99 over --rounds requests each:
 - GET /, GET /commitments/CODE of the busiest commitment, GET /reports/REF of a reopened report
   with supporters (the longest public history), GET /agencies and GET /map over real HTTP;
@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench.common import WebSide, measure, record_run, serving_web
 from bench.export_bench import generate
@@ -40,6 +40,7 @@ from bot.channels.web.pages import commitment as commitment_page
 from bot.channels.web.pages.common import PAGE_SIZE
 from bot.reports import public, responsiveness
 from bot.reports.lifecycle import PUBLIC, PUBLIC_OPEN, Status
+from storage.db import Database
 from storage.models import Commitment, Report, ReportSupporter
 from storage.queries import scorecards as queries
 from tools.scratch_db import temporary_postgres_database
@@ -168,11 +169,28 @@ async def database(given: str | None, tmp: Path) -> AsyncIterator[str]:
         yield given
 
 
+async def settle(url: str) -> None:
+    """On PostgreSQL, what autovacuum would have done by the time a live database held this many
+    reports: statistics for the planner and the visibility map for index-only scans (a freshly
+    bulk-loaded table has neither, and the planner guesses). SQLite keeps no statistics unless
+    told to, and the bot never does."""
+    if not url.startswith("postgresql"):
+        return
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
+    finally:
+        await db.dispose()
+
+
 async def bench(given: str | None, reports: int, rounds: int) -> tuple[float, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="cw-pages-bench-") as tmp:
         async with database(given, Path(tmp)) as url:
             print(f"generating {reports:,} reports with their histories ...", flush=True)
             generated = await generate(url, reports, histories=True)
+            await settle(url)
             print(f"  {generated:.1f} s; measuring ...", flush=True)
             return generated, await run(url, rounds)
 
