@@ -1,6 +1,6 @@
 """What the public pages read, fast at a million reports (bench/pages_bench.py) and exact: the
 scorecard's latest agency answers the same whichever way they are found, and on SQLite the
-indexes of migration 0011 in the plans of the pages' queries."""
+indexes of migration 0012 in the plans of the pages' queries."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ async def plans(db: Database, seen: list[tuple[str, Any]]) -> list[str]:
     return found
 
 
-async def test_the_pages_queries_read_the_indexes_of_migration_0011(
+async def test_the_pages_queries_read_the_indexes_of_migration_0012(
     database: Database, catalog_ids: dict[str, int]
 ) -> None:
     await add_reports(database, ROAD, known_set())

@@ -1,7 +1,7 @@
 """public figures indexes: the public pages read their figures from indexes, not tables
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 09:00:00
 
 For the public pages at a million reports (bench/pages_bench.py):
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
