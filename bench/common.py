@@ -13,13 +13,20 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
+from bot.channels.web.server import application
+from bot.core.services import Services
+from bot.core.settings import load_settings
 from emulator import BotApiEmulator, BotMessage, SimulatedUser
+from storage.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -175,6 +182,21 @@ def machine_info() -> dict[str, str]:
     }
 
 
+def record_run(path: Path, key: str, head: dict[str, Any], results: dict[str, Any]) -> None:
+    """Merge one run's results (after `head`: what was measured on) under `key`, stamped with
+    the time and the machine, and print them."""
+    entry = {
+        **head,
+        **results,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **machine_info(),
+    }
+    merge_results(path, key, entry)
+    for name, value in results.items():
+        print(f"{name}: {value}")
+    print(f"results in {path} under {key!r}")
+
+
 def merge_results(path: Path, key: str, entry: dict[str, Any]) -> None:
     """Keep one entry per size in a results file, so runs at 100k and 1M sit side by side."""
     results: dict[str, Any] = {}
@@ -183,3 +205,66 @@ def merge_results(path: Path, key: str, entry: dict[str, Any]) -> None:
     results[key] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+# --- the public web side over real HTTP (bench/open311_bench.py, bench/pages_bench.py) -----------
+
+
+def timings(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(percentile(ordered, 99) * 1000, 1),
+        "rounds": len(ordered),
+    }
+
+
+async def measure(rounds: int, call: Callable[[], Awaitable[Any]]) -> dict[str, float]:
+    """p50 and p99 of `rounds` calls, after one that warms caches."""
+    await call()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return timings(samples)
+
+
+@dataclass
+class WebSide:
+    """The real web application (bot/channels/web) served on a local port, its database, and a
+    client: `getter(path, **params)` is a call that GETs the path and returns the body."""
+
+    base: str
+    db: Database
+    services: Services
+    http: aiohttp.ClientSession
+
+    def getter(self, path: str, **params: str) -> Callable[[], Awaitable[bytes]]:
+        async def get() -> bytes:
+            async with self.http.get(self.base + path, params=params) as response:
+                response.raise_for_status()
+                body: bytes = await response.read()
+                return body
+
+        return get
+
+
+@asynccontextmanager
+async def serving_web(url: str, **settings: str) -> AsyncIterator[WebSide]:
+    """Serve the web application over the database at `url` on 127.0.0.1, any free port."""
+    loaded = load_settings(
+        {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", **settings}, env_file=Path("/-")
+    )
+    db = Database(url)
+    services = Services(settings=loaded, db=db)
+    runner = web.AppRunner(application(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield WebSide(f"http://127.0.0.1:{runner.addresses[0][1]}", db, services, http)
+    finally:
+        await runner.cleanup()
+        await db.dispose()

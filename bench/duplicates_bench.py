@@ -17,7 +17,8 @@ the same points and within one transaction that is rolled back at the end:
     no_index              the reference: SQLite NOT INDEXED, PostgreSQL index and bitmap scans off
     via_lat_lon           only ix_reports_lat_lon (SQLite INDEXED BY; PostgreSQL: the other
                           candidate index dropped inside the transaction)
-    via_commitment_status only ix_reports_commitment_status (SQLite's own choice, analyzed or not)
+    via_commitment_status only ix_reports_commitment_status_created (SQLite's own choice,
+                          analyzed or not)
     commitment_lat_lon    a candidate index (commitment_id, latitude, longitude) created inside
                           the transaction; the planner chooses
 
@@ -196,7 +197,7 @@ SQLITE_VARIANTS = [
     Variant("indexed"),
     Variant("no_index", sqlite_hint="NOT INDEXED"),
     Variant("via_lat_lon", sqlite_hint="INDEXED BY ix_reports_lat_lon"),
-    Variant("via_commitment_status", sqlite_hint="INDEXED BY ix_reports_commitment_status"),
+    Variant("via_commitment_status", sqlite_hint="INDEXED BY ix_reports_commitment_status_created"),
     Variant(
         "commitment_lat_lon",
         setup=[CREATE_CANDIDATE, "ANALYZE reports"],
@@ -213,7 +214,7 @@ POSTGRES_VARIANTS = [
             "SET LOCAL enable_bitmapscan = off",
         ],
     ),
-    Variant("via_lat_lon", setup=["DROP INDEX ix_reports_commitment_status"]),
+    Variant("via_lat_lon", setup=["DROP INDEX ix_reports_commitment_status_created"]),
     Variant("via_commitment_status", setup=["DROP INDEX ix_reports_lat_lon"]),
     Variant("commitment_lat_lon", setup=[CREATE_CANDIDATE]),
 ]

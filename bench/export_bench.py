@@ -20,16 +20,18 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bench.common import machine_info, merge_results
+from bot.reports.lifecycle import PUBLIC_OPEN
 from bot.reports.references import ALPHABET, LENGTH, PREFIX
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from storage.models import Agency, Citizen, Commitment, Report
+from storage.models import Agency, Citizen, Commitment, Report, ReportEvent, ReportSupporter
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "export.json"
@@ -45,6 +47,20 @@ STATUSES = (
     + ["draft", "pending_review", "rejected"] * 4
 )
 WORDS = ["road", "school", "clinic", "water", "borehole", "light", "pothole", "broken", "flooded"]
+THEMES = ["Roads", "Health", "Education", "Water", "Lighting", "Open data", "Procurement"]
+AGENCIES = 20
+# With histories: what agencies answer with (a public note on 60 % of their answers), and what
+# a moderator writes when rejecting (never public).
+NOTES = [
+    "We have seen it and will inspect the site.",
+    "A crew is scheduled for next week.",
+    "Work has started.",
+    "Repaired and checked by our engineer.",
+    "This is the local government's responsibility.",
+    "No funds this year; it is on next year's plan.",
+]
+HOUR = 3600.0
+DAY = 24 * HOUR
 
 
 def bench_reference(number: int) -> str:
@@ -56,8 +72,17 @@ def bench_reference(number: int) -> str:
     return PREFIX + "".join(reversed(symbols))
 
 
-async def generate(url: str, reports: int, seed: int = 7) -> float:
-    """Bulk-insert `reports` reports (plus commitments and citizens); returns seconds taken."""
+async def generate(url: str, reports: int, seed: int = 7, *, histories: bool = False) -> float:
+    """Bulk-insert `reports` reports (plus commitments and citizens); returns seconds taken.
+
+    Reports come in 30 s apart from 2023-01-01 (a million fill a year), each with a status drawn
+    from STATUSES. With `histories` (what the public pages read) they are also lifelike: each
+    report has the events of its life up to its status, as far as it got by the time the last
+    report came in (created, published by a moderator, the agency's answers with public notes,
+    resolutions, citizens' reopenings), delays that differ from agency to agency, supporters on a fifth of the public ones (each with its "supported"
+    event), commitments with themes, and commitments unequally popular (the busiest holds about
+    8 % of the reports, as a roads commitment would).
+    """
     rng = random.Random(seed)
     started = time.perf_counter()
     db = Database(url)
@@ -68,15 +93,20 @@ async def generate(url: str, reports: int, seed: int = 7) -> float:
                 raise SystemExit(f"{url} already holds reports; use an empty database")
             await conn.execute(
                 insert(Agency.__table__),
-                [{"code": f"bench-{i}", "names": {"en": f"Agency {i}"}} for i in range(20)],
+                [
+                    {"id": i + 1, "code": f"bench-{i}", "names": {"en": f"Agency {i}"}}
+                    for i in range(AGENCIES)
+                ],
             )
             await conn.execute(
                 insert(Commitment.__table__),
                 [
                     {
+                        "id": i + 1,
                         "code": f"BENCH-{i:04d}",
                         "titles": {"en": f"Commitment {i}"},
-                        "agency_id": i % 20 + 1,
+                        "agency_id": i % AGENCIES + 1,
+                        "theme": THEMES[i % len(THEMES)] if histories else None,
                         "search_text": f"bench-{i:04d}",
                     }
                     for i in range(COMMITMENTS)
@@ -84,34 +114,154 @@ async def generate(url: str, reports: int, seed: int = 7) -> float:
             )
             await conn.execute(
                 insert(Citizen.__table__),
-                [{"telegram_user_id": 10_000_000 + i} for i in range(CITIZENS)],
+                [{"id": i + 1, "telegram_user_id": 10_000_000 + i} for i in range(CITIZENS)],
             )
+        # Zipf-like popularity (commitment 1 the busiest), or every commitment alike.
+        ids = range(1, COMMITMENTS + 1)
+        popularity = list(accumulate(1 / k**0.8 for k in ids)) if histories else None
         start = datetime(2023, 1, 1, tzinfo=UTC)
+        now = start + timedelta(seconds=reports * 30)  # when the last report came in
         for offset in range(0, reports, CHUNK):
-            rows = []
+            rows: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
+            supporters: list[dict[str, Any]] = []
             for i in range(offset, min(offset + CHUNK, reports)):
+                if popularity is None:
+                    commitment_id = rng.randrange(COMMITMENTS) + 1
+                else:
+                    commitment_id = rng.choices(ids, cum_weights=popularity)[0]
                 created = start + timedelta(seconds=i * 30)
                 located = rng.random() < 0.7
-                rows.append(
-                    {
-                        "reference": bench_reference(i),
-                        "commitment_id": rng.randrange(COMMITMENTS) + 1,
-                        "citizen_id": rng.randrange(CITIZENS) + 1,
-                        "kind": "problem" if i % 3 else "progress",
-                        "text": " ".join(rng.choices(WORDS, k=10)),
-                        "language": "en" if i % 4 else "ha",
-                        "latitude": 10.5 + rng.random() / 10 if located else None,
-                        "longitude": 7.4 + rng.random() / 10 if located else None,
-                        "status": rng.choice(STATUSES),
-                        "created_at": created,
-                        "updated_at": created,
-                    }
-                )
+                row = {
+                    "id": i + 1,
+                    "reference": bench_reference(i),
+                    "commitment_id": commitment_id,
+                    "citizen_id": rng.randrange(CITIZENS) + 1,
+                    "kind": "problem" if i % 3 else "progress",
+                    "text": " ".join(rng.choices(WORDS, k=10)),
+                    "language": "en" if i % 4 else "ha",
+                    "latitude": 10.5 + rng.random() / 10 if located else None,
+                    "longitude": 7.4 + rng.random() / 10 if located else None,
+                    "status": rng.choice(STATUSES),
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                if histories:
+                    agency = (commitment_id - 1) % AGENCIES
+                    life = _history(rng, row["status"], created, agency, now)
+                    events.extend(dict(e, report_id=i + 1) for e in life)
+                    if life:
+                        row["status"] = life[-1]["to_status"]  # as far as it got by now
+                        row["updated_at"] = life[-1]["created_at"]
+                    if row["status"] in PUBLIC_OPEN and rng.random() < 0.2:
+                        published = life[1]["created_at"]
+                        for citizen in rng.sample(range(1, CITIZENS + 1), rng.randint(1, 5)):
+                            at = published + timedelta(seconds=rng.expovariate(1 / (3 * DAY)))
+                            if at > now:
+                                continue
+                            supporters.append(
+                                {"report_id": i + 1, "citizen_id": citizen, "created_at": at}
+                            )
+                            supported = _event(
+                                i + 1, "citizen", "supported", row["status"], at, None
+                            )
+                            events.append(dict(supported, from_status=row["status"]))
+                rows.append(row)
             async with db.engine.begin() as conn:
                 await conn.execute(insert(Report.__table__), rows)
+                if events:
+                    await conn.execute(insert(ReportEvent.__table__), events)
+                if supporters:
+                    await conn.execute(insert(ReportSupporter.__table__), supporters)
+        async with db.engine.begin() as conn:
+            await _advance_sequences(conn)
     finally:
         await db.dispose()
     return time.perf_counter() - started
+
+
+# Final status: the agency's answers on the way there, after publication.
+_ANSWER_PATHS = {
+    "acknowledged": [["acknowledged"]],
+    "in_progress": [["in_progress"], ["acknowledged", "in_progress"]],
+    "resolved": [
+        ["resolved"],
+        ["acknowledged", "resolved"],
+        ["acknowledged", "in_progress", "resolved"],
+    ],
+    "reopened": [["resolved", "reopened"], ["acknowledged", "in_progress", "resolved", "reopened"]],
+    "not_responsible": [["not_responsible"]],
+    "no_action": [["no_action"], ["acknowledged", "no_action"]],
+    "duplicate": [["duplicate"]],
+    "published": [[]],
+}
+
+
+def _event(
+    report_id: int | None, actor: str, action: str, to: str, at: datetime, note: str | None
+) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
+        "actor_kind": actor,
+        "actor_id": 1,
+        "action": action,
+        "from_status": None,
+        "to_status": to,
+        "note": note,
+        "created_at": at,
+    }
+
+
+def _history(
+    rng: random.Random, status: str, created: datetime, agency: int, now: datetime
+) -> list[dict[str, Any]]:
+    """The events of a report headed for `status`, the way the bot records them: created (by the
+    citizen), then a moderator's decision, then the agency's answers (slower or faster by agency),
+    a citizen's reopening; from_status chained. Only those before `now`: the latest reports are
+    still waiting for their answers, as they would be at any moment of a live system."""
+    if status == "draft":
+        return []
+    life = [_event(None, "citizen", "created", "pending_review", created, None)]
+    at = created
+    if status == "rejected":
+        at += timedelta(seconds=rng.expovariate(1 / (6 * HOUR)))
+        life.append(_event(None, "moderator", "status", "rejected", at, "off topic"))
+    elif status != "pending_review":
+        at += timedelta(seconds=rng.expovariate(1 / (6 * HOUR)))
+        life.append(_event(None, "moderator", "status", "published", at, None))
+        answer_mean = (4 + 8 * (agency % 5)) * HOUR  # 4 h to 36 h, by agency
+        for step in rng.choice(_ANSWER_PATHS[status]):
+            if step == "duplicate":
+                at += timedelta(seconds=rng.expovariate(1 / (12 * HOUR)))
+                life.append(_event(None, "moderator", "status", step, at, None))
+            elif step == "reopened":
+                at += timedelta(days=7, seconds=rng.expovariate(1 / DAY))
+                life.append(_event(None, "citizen", "status", step, at, None))
+            else:
+                mean = answer_mean if step != "resolved" else answer_mean * 10
+                at += timedelta(seconds=rng.expovariate(1 / mean))
+                note = rng.choice(NOTES) if rng.random() < 0.6 else None
+                actor = "official" if rng.random() < 0.7 else "agency"
+                life.append(_event(None, actor, "status", step, at, note))
+    life = [event for event in life if event["created_at"] <= now]
+    previous = "draft"
+    for event in life:
+        event["from_status"] = previous
+        previous = event["to_status"]
+    return life
+
+
+async def _advance_sequences(conn: Any) -> None:
+    """Ids were given explicitly: on PostgreSQL move each table's sequence past them."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in ("agencies", "commitments", "citizens", "reports"):
+        await conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
+        )
 
 
 def run_export(url: str, fmt: str, out: Path) -> dict[str, Any]:

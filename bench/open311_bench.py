@@ -18,27 +18,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
-from bench.common import machine_info, merge_results, percentile
+from bench.common import measure, record_run, serving_web
 from bench.export_bench import generate
 from bot.channels.web.open311 import PUBLIC_NOTES
-from bot.channels.web.server import application
-from bot.core.services import Services
-from bot.core.settings import load_settings
 from bot.reports.lifecycle import PUBLIC
-from storage.db import Database
 from storage.queries import open311 as queries
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,25 +39,6 @@ RESULTS = ROOT / "bench" / "results" / "open311.json"
 # The generator spaces reports 30 s apart from 2023-01-01: 100,000 fill 35 days of this window,
 # a million all of it (about 260,000 reports).
 WINDOW = {"start_date": "2023-01-01T00:00:00Z", "end_date": "2023-03-31T00:00:00Z"}
-
-
-def timings(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p99_ms": round(percentile(ordered, 99) * 1000, 1),
-        "rounds": len(ordered),
-    }
-
-
-async def measure(rounds: int, call: Callable[[], Awaitable[Any]]) -> dict[str, float]:
-    await call()  # warm caches once
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return timings(samples)
 
 
 async def read_all(http: aiohttp.ClientSession, url: str) -> int:
@@ -90,66 +64,46 @@ async def download(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
 
 
 async def run(url: str, rounds: int) -> dict[str, Any]:
-    settings = load_settings({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"}, env_file=Path("/-"))
-    db = Database(url)
-    services = Services(settings=settings, db=db)
-    runner = web.AppRunner(application(services), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        async with aiohttp.ClientSession() as http:
+    async with serving_web(url) as side:
+        db, base, http = side.db, side.base, side.http
+        page = side.getter("/open311/v2/requests.json", **WINDOW)
+        deep = side.getter("/open311/v2/requests.json", **WINDOW, page="100")
+        body = await page()
+        assert body.count(b"service_request_id") == 1000, "the window holds fewer requests"
+        start, end = (datetime.fromisoformat(WINDOW[k]) for k in ("start_date", "end_date"))
 
-            def getter(path: str, **params: str) -> Callable[[], Awaitable[Any]]:
-                async def get() -> Any:
-                    async with http.get(base + path, params=params) as response:
-                        response.raise_for_status()
-                        return await response.read()
+        async def bare() -> Any:
+            query = queries.RequestQuery(
+                frozenset(PUBLIC), PUBLIC_NOTES, start=start, end=end, limit=1001
+            )
+            async with db.read() as session:
+                return await queries.service_requests(session, query)
 
-                return get
-
-            page = getter("/open311/v2/requests.json", **WINDOW)
-            deep = getter("/open311/v2/requests.json", **WINDOW, page="100")
-            body = await page()
-            assert body.count(b"service_request_id") == 1000, "the window holds fewer requests"
-            start, end = (datetime.fromisoformat(WINDOW[k]) for k in ("start_date", "end_date"))
-
-            async def bare() -> Any:
-                query = queries.RequestQuery(
-                    frozenset(PUBLIC), PUBLIC_NOTES, start=start, end=end, limit=1001
-                )
-                async with db.read() as session:
-                    return await queries.service_requests(session, query)
-
-            one_id = body.split(b'"service_request_id":"')[1].split(b'"')[0].decode()
-            results: dict[str, Any] = {
-                "requests_page_http": await measure(rounds, page),
-                "requests_page_bare_query": await measure(rounds, bare),
-                "requests_page_100_http": await measure(rounds, deep),
-                "one_request_http": await measure(
-                    rounds, getter(f"/open311/v2/requests/{one_id}.json")
-                ),
-                "services_http": await measure(rounds, getter("/open311/v2/services.json")),
+        one_id = body.split(b'"service_request_id":"')[1].split(b'"')[0].decode()
+        results: dict[str, Any] = {
+            "requests_page_http": await measure(rounds, page),
+            "requests_page_bare_query": await measure(rounds, bare),
+            "requests_page_100_http": await measure(rounds, deep),
+            "one_request_http": await measure(
+                rounds, side.getter(f"/open311/v2/requests/{one_id}.json")
+            ),
+            "services_http": await measure(rounds, side.getter("/open311/v2/services.json")),
+        }
+        http_p50 = results["requests_page_http"]["p50_ms"]
+        bare_p50 = results["requests_page_bare_query"]["p50_ms"]
+        results["requests_page_http_over_bare_p50"] = round(http_p50 / bare_p50, 2)
+        downloads = {}
+        for fmt in ("csv", "geojson"):
+            empty = await download(http, f"{base}/data/reports.{fmt}?since=2100-01-01")
+            full = await download(http, f"{base}/data/reports.{fmt}")
+            downloads[fmt] = {
+                "mb": full["mb"],
+                "seconds": full["seconds"],
+                "peak_python_mb": round(full["peak_mb"], 1),
+                "peak_python_mb_empty_selection": round(empty["peak_mb"], 1),
             }
-            http_p50 = results["requests_page_http"]["p50_ms"]
-            bare_p50 = results["requests_page_bare_query"]["p50_ms"]
-            results["requests_page_http_over_bare_p50"] = round(http_p50 / bare_p50, 2)
-            downloads = {}
-            for fmt in ("csv", "geojson"):
-                empty = await download(http, f"{base}/data/reports.{fmt}?since=2100-01-01")
-                full = await download(http, f"{base}/data/reports.{fmt}")
-                downloads[fmt] = {
-                    "mb": full["mb"],
-                    "seconds": full["seconds"],
-                    "peak_python_mb": round(full["peak_mb"], 1),
-                    "peak_python_mb_empty_selection": round(empty["peak_mb"], 1),
-                }
-            results["downloads"] = downloads
-            return results
-    finally:
-        await runner.cleanup()
-        await db.dispose()
+        results["downloads"] = downloads
+        return results
 
 
 def main() -> int:
@@ -169,17 +123,11 @@ def main() -> int:
         generated = asyncio.run(generate(url, args.reports))
         print(f"  {generated:.1f} s; measuring ...", flush=True)
         results = asyncio.run(run(url, args.rounds))
-    entry = {
+    head = {
         "reports": args.reports,
         "database": url.split(":", 1)[0] if args.database_url else "sqlite (temporary file)",
-        **results,
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **machine_info(),
     }
-    merge_results(args.results, str(args.reports), entry)
-    for name, value in results.items():
-        print(f"{name}: {value}")
-    print(f"results in {args.results}")
+    record_run(args.results, str(args.reports), head, results)
     return 0
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -173,7 +174,9 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_citizen_created", "citizen_id", "created_at"),
-        Index("ix_reports_commitment_status", "commitment_id", "status"),
+        # A commitment's reports by status, and by month or newest first, from the index alone
+        # (storage/queries/scorecards.py: the scorecard's months and its page of reports).
+        Index("ix_reports_commitment_status_created", "commitment_id", "status", "created_at"),
         Index("ix_reports_created", "created_at"),
         Index("ix_reports_lat_lon", "latitude", "longitude"),
         # Nearby duplicates on one commitment: SQLite's planner otherwise prefers the
@@ -228,9 +231,22 @@ class ReportEvent(Base):
     """Append-only history of a report: who moved it from which status to which, and why."""
 
     __tablename__ = "report_events"
+    # The responsiveness figures read a report's status events from the first index alone
+    # (storage/queries/scorecards.py); lookups by report_id use its first column.
+    __table_args__ = (
+        Index("ix_report_events_report_action", "report_id", "action", "to_status", "created_at"),
+        # The newest notes first, whatever their report (a scorecard's latest agency answers).
+        Index(
+            "ix_report_events_noted",
+            "created_at",
+            "id",
+            sqlite_where=text("note IS NOT NULL"),
+            postgresql_where=text("note IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     actor_kind: Mapped[str] = mapped_column(String(16))  # citizen, moderator, official, system
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     # What happened: "created", "status", "redacted", "moved", "question", "answer", "supported".

@@ -124,6 +124,7 @@ BAD_VALUES = {
     "DUPLICATE_RADIUS_M": "0",
     "PUBLIC_LOCATION_GRID_M": "a block",
     "PUBLIC_MIN_SAMPLE": "0",
+    "PUBLIC_FIGURES_CACHE_SECONDS": "-1",
     "MAP_TILE_URL": "http://tiles.example.org/{z}/{x}/{y}.png",
     "FIX_CHECK_DAYS": "many",
     "DRAFT_RETENTION_DAYS": "-1",

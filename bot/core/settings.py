@@ -187,13 +187,13 @@ def _parse_recipients(raw: str) -> int:
     return count
 
 
-def _parse_count(upper: int, what: str) -> Callable[[str], int]:
-    """A whole number from 1 to `upper` (a limit, a count of seconds)."""
-    expected = f"{what} from 1 to {upper}"
+def _parse_count(upper: int, what: str, lowest: int = 1) -> Callable[[str], int]:
+    """A whole number from `lowest` to `upper` (a limit, a count of seconds)."""
+    expected = f"{what} from {lowest} to {upper}"
 
     def parse(raw: str) -> int:
         value = _number(raw, int, expected)
-        if not 1 <= value <= upper:
+        if not lowest <= value <= upper:
             raise ValueError(f"expected {expected}, got {raw!r}")
         return int(value)
 
@@ -343,6 +343,16 @@ class Settings:
         "reports a public figure (median time, share) needs before the pages show it",
         _parse_count(10_000, "reports"),
         default=5,
+    )
+    # The pages' responsiveness figures (an agency's medians and shares over all its reports,
+    # costly at scale) are computed at most once per this many seconds per web process and shown
+    # as computed meanwhile (bot/core/memo.py); 0 computes them on every request. Only figures:
+    # a report that stops being public leaves every page at once.
+    public_figures_cache_seconds: int = setting(
+        "PUBLIC_FIGURES_CACHE_SECONDS",
+        "seconds the pages reuse computed responsiveness figures (0: compute on every request)",
+        _parse_count(3600, "seconds", lowest=0),
+        default=60,
     )
     # The public map's tiles, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; without it
     # the map page lists the open reports (no tiles are fetched from anywhere).

@@ -1,8 +1,8 @@
 """The figures of an agency's digest, aggregated in SQL over the agency's reports and events.
 
 Every query starts from the agency's commitments and reaches reports through
-ix_reports_commitment_status and events through their report index, so a digest costs what the
-agency holds, not what the whole database holds. Which statuses count as open, waiting or an
+ix_reports_commitment_status_created and events through their report index, so a digest costs
+what the agency holds, not what the whole database holds. Which statuses count as open, waiting or an
 answer is the state machine's business (bot/reports/lifecycle.py): the caller passes them in.
 """
 

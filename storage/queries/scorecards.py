@@ -3,10 +3,10 @@ with its history, and agencies' responsiveness, aggregated in SQL.
 
 Which statuses are public, open or an answer, and whose notes are public, are the caller's to say
 (bot/reports/lifecycle.py, bot/reports/public.py); this module turns them into SQL. Every query
-reaches reports through ix_reports_commitment_status (per commitment) or aggregates in the
-database; none loads a commitment's or an agency's reports into Python. Report rows carry the
-report's own columns (storage/queries/exports.py report_columns), for the one public serializer
-to shape.
+reaches reports through ix_reports_commitment_status_created (per commitment: its months and its
+newest reports come from the index alone) or aggregates in the database; none loads a
+commitment's or an agency's reports into Python. Report rows carry the report's own columns
+(storage/queries/exports.py report_columns), for the one public serializer to shape.
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ class CommitmentFilter:
 
 
 def _count_in(statuses: Collection[str]) -> Any:
+    # count(*), not count(id): PostgreSQL's indexes hold no id, so counting ids visits the table
+    # where the index alone would do.
     return (
-        select(func.count(Report.id))
+        select(func.count())
+        .select_from(Report)
         .where(Report.commitment_id == Commitment.id, Report.status.in_(sorted(statuses)))
         .correlate(Commitment)
         .scalar_subquery()
@@ -147,7 +150,7 @@ async def reports_of(
     """A page of the commitment's reports in `statuses`, newest first, with their supporter
     counts; and how many there are."""
     condition = and_(Report.commitment_id == commitment_id, Report.status.in_(sorted(statuses)))
-    total = await session.scalar(select(func.count(Report.id)).where(condition))
+    total = await session.scalar(select(func.count()).select_from(Report).where(condition))
     rows = await session.execute(
         select(*report_columns(), supporter_count().label("supporter_count"))
         .join(Commitment, Commitment.id == Report.commitment_id)
@@ -159,23 +162,73 @@ async def reports_of(
     return rows.all(), total or 0
 
 
+# How many of the newest notes, of every report, the latest answers are first looked for in.
+RECENT_NOTES = 2000
+
+
 async def latest_notes(
     session: AsyncSession,
     commitment_id: int,
     statuses: Collection[str],
     actor_kinds: Collection[str],
     limit: int,
+    recent: int = RECENT_NOTES,
 ) -> Sequence[Row]:
     """The latest notes by `actor_kinds` (the agency's answers) on the commitment's reports in
-    `statuses`: reference, to_status, note, created_at; newest first."""
+    `statuses`: reference, to_status, note, created_at; newest first.
+
+    First among the `recent` newest notes of all reports (ix_report_events_noted, a short
+    walk back whatever the commitment's size): if `limit` of them are the commitment's, no older
+    note can come before them, so they are the answer. Otherwise (a commitment with few reports,
+    or none answered lately) through the commitment's own reports, which are then few or quiet."""
+    noted = and_(ReportEvent.actor_kind.in_(sorted(actor_kinds)), ReportEvent.note.is_not(None))
+    newest = (
+        select(
+            ReportEvent.id,
+            ReportEvent.report_id,
+            ReportEvent.to_status,
+            ReportEvent.note,
+            ReportEvent.created_at,
+        )
+        .where(noted)
+        .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc())
+        .limit(recent)
+        .subquery("newest")
+    )
+    # From each recent note to its report by primary key, never the other way round: the
+    # commitment's reports may be many.
+    counted = (
+        select(Report.id)
+        .where(
+            Report.id == newest.c.report_id,
+            Report.commitment_id == commitment_id,
+            Report.status.in_(sorted(statuses)),
+        )
+        .exists()
+    )
+    reference = select(Report.reference).where(Report.id == newest.c.report_id).scalar_subquery()
+    found = (
+        await session.execute(
+            select(
+                reference.label("reference"),
+                newest.c.to_status,
+                newest.c.note,
+                newest.c.created_at,
+            )
+            .where(counted)
+            .order_by(newest.c.created_at.desc(), newest.c.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    if len(found) == limit:
+        return found
     rows = await session.execute(
         select(Report.reference, ReportEvent.to_status, ReportEvent.note, ReportEvent.created_at)
         .join(Report, Report.id == ReportEvent.report_id)
         .where(
             Report.commitment_id == commitment_id,
             Report.status.in_(sorted(statuses)),
-            ReportEvent.actor_kind.in_(sorted(actor_kinds)),
-            ReportEvent.note.is_not(None),
+            noted,
         )
         .order_by(ReportEvent.created_at.desc(), ReportEvent.id.desc())
         .limit(limit)
@@ -254,17 +307,18 @@ async def responsiveness(
     by_agency: bool = False,
 ) -> dict[int | None, Counts]:
     """The figures over one set of reports: a commitment's (commitment_id), or every agency's
-    (by_agency: keyed by agency id). One pass over the events of the counted reports, grouped
-    per report, then per group in the database; medians by window functions."""
+    (by_agency: keyed by agency id). One statement: one pass over the status events of the
+    counted reports (ix_report_events_report_action: report_id, action, to_status, created_at,
+    so the events are read from the index alone), grouped per report into a common table the
+    database computes once, then per group the counts and the two medians (window functions)."""
     dialect = session.get_bind().dialect.name
     group = Commitment.agency_id if by_agency else literal(0)
-    status_event = ReportEvent.action == "status"
 
     def first(condition: ColumnElement[bool]) -> Any:
-        return func.min(case((and_(status_event, condition), ReportEvent.created_at)))
+        return func.min(case((condition, ReportEvent.created_at)))
 
     def ever(condition: ColumnElement[bool]) -> Any:
-        return func.max(case((and_(status_event, condition), 1), else_=0))
+        return func.max(case((condition, 1), else_=0))
 
     per_report = (
         select(
@@ -276,55 +330,76 @@ async def responsiveness(
             ever(ReportEvent.to_status == sets.reopened).label("reopened"),
         )
         .select_from(Report)
-        .join(Commitment, Commitment.id == Report.commitment_id)
-        .join(ReportEvent, ReportEvent.report_id == Report.id)
+        .join(ReportEvent, and_(ReportEvent.report_id == Report.id, ReportEvent.action == "status"))
         .where(Report.status.in_(sorted(sets.counted)))
         .group_by(Report.id, group)
     )
+    if by_agency:
+        per_report = per_report.join(Commitment, Commitment.id == Report.commitment_id)
     if commitment_id is not None:
         per_report = per_report.where(Report.commitment_id == commitment_id)
     firsts = per_report.cte("firsts")
     published = firsts.c.published_at.is_not(None)
-    totals = await session.execute(
+    totals = (
         select(
             firsts.c.g,
-            func.count(),
-            func.count(firsts.c.answered_at),
-            func.sum(firsts.c.closed),
-            func.sum(case((and_(firsts.c.closed == 1, firsts.c.reopened == 1), 1), else_=0)),
+            func.count().label("n"),
+            func.count(firsts.c.answered_at).label("answered"),
+            func.sum(firsts.c.closed).label("closed"),
+            func.sum(case((and_(firsts.c.closed == 1, firsts.c.reopened == 1), 1), else_=0)).label(
+                "reopened"
+            ),
         )
         .where(published)
         .group_by(firsts.c.g)
+        .subquery("totals")
     )
-    counted = {
-        g: (n, answered, closed or 0, reopened or 0) for g, n, answered, closed, reopened in totals
-    }
-    to_answer = await _medians(
-        session,
+    to_answer = _medians(
         select(
             firsts.c.g,
             seconds_between(dialect, firsts.c.answered_at, firsts.c.published_at).label("d"),
         ).where(published, firsts.c.answered_at >= firsts.c.published_at),
+        "to_answer",
     )
-    to_resolve = await _medians(
-        session,
+    to_resolve = _medians(
         select(
             firsts.c.g,
             seconds_between(dialect, firsts.c.resolved_at, firsts.c.published_at).label("d"),
         ).where(published, firsts.c.resolved_at >= firsts.c.published_at),
+        "to_resolve",
     )
-    empty = Median(None, 0)
+    rows = await session.execute(
+        select(
+            totals.c.g,
+            totals.c.n,
+            totals.c.answered,
+            totals.c.closed,
+            totals.c.reopened,
+            to_answer.c.d,
+            to_answer.c.n,
+            to_resolve.c.d,
+            to_resolve.c.n,
+        )
+        .outerjoin(to_answer, to_answer.c.g.is_not_distinct_from(totals.c.g))
+        .outerjoin(to_resolve, to_resolve.c.g.is_not_distinct_from(totals.c.g))
+    )
     found: dict[int | None, Counts] = {}
-    for g, (n, answered, closed, reopened) in counted.items():
+    for g, n, answered, closed, reopened, answer_d, answer_n, resolve_d, resolve_n in rows:
         key = g if by_agency else commitment_id
         found[key] = Counts(
-            n, answered, closed, reopened, to_answer.get(g, empty), to_resolve.get(g, empty)
+            n,
+            answered,
+            closed or 0,
+            reopened or 0,
+            _median(answer_d, answer_n),
+            _median(resolve_d, resolve_n),
         )
     return found
 
 
-async def _medians(session: AsyncSession, durations: Any) -> dict[Any, Median]:
-    """The median duration per group of (g, d) rows: the middle row, or the mean of the two."""
+def _medians(durations: Any, name: str) -> Any:
+    """The median duration per group of (g, d) rows, as a subquery of (g, d, n): the middle row,
+    or the mean of the two middle ones."""
     inner = durations.subquery()
     ranked = select(
         inner.c.g,
@@ -332,13 +407,19 @@ async def _medians(session: AsyncSession, durations: Any) -> dict[Any, Median]:
         func.row_number().over(partition_by=inner.c.g, order_by=inner.c.d).label("rn"),
         func.count().over(partition_by=inner.c.g).label("n"),
     ).subquery()
-    rows = await session.execute(
-        select(ranked.c.g, func.avg(ranked.c.d), func.max(ranked.c.n))
+    return (
+        select(ranked.c.g, func.avg(ranked.c.d).label("d"), func.max(ranked.c.n).label("n"))
         .where(ranked.c.rn * 2 >= ranked.c.n, ranked.c.rn * 2 <= ranked.c.n + 2)
         .group_by(ranked.c.g)
+        .subquery(name)
     )
+
+
+def _median(seconds: Any, count: Any) -> Median:
+    if seconds is None:
+        return Median(None, 0)
     # julianday() arithmetic is off by microseconds; durations are shown in hours or days.
-    return {g: Median(round(float(d), 3), int(n)) for g, d, n in rows.all() if d is not None}
+    return Median(round(float(seconds), 3), int(count))
 
 
 async def agencies(session: AsyncSession, ids: Collection[int]) -> Sequence[Agency]:

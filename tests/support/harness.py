@@ -95,5 +95,8 @@ def harness_settings(
         default_locale="en",
         region_bounds=RegionBounds(4.0, 2.5, 14.0, 15.0),  # Nigeria, roughly
         bot_username=BOT_USERNAME,
+        # Figures exact right after a test writes its reports (tests/web/test_figures_cache.py
+        # covers the cache).
+        public_figures_cache_seconds=0,
     )
     return replace(base, **overrides)

@@ -16,7 +16,8 @@ import logging
 from aiohttp import web
 
 from bot.channels.web import downloads, health, open311, pages, photos, status
-from bot.channels.web.keys import SERVICES
+from bot.channels.web.keys import FIGURES, SERVICES
+from bot.core.memo import Memo
 from bot.core.services import Services
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,20 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault(name, value)
 
 
-def application(services: Services, *, read_only: bool = False) -> web.Application:
+async def _close_figures(app: web.Application) -> None:
+    await app[FIGURES].close()
+
+
+def application(
+    services: Services, *, read_only: bool = False, figures: Memo | None = None
+) -> web.Application:
     """Every route; read_only (`run_bot.py serve-web`) leaves out the agencies' status
-    endpoint, the one route that writes."""
+    endpoint, the one route that writes. `figures` keeps the pages' computed figures (a new
+    memo by default), and is emptied when the application stops."""
     app = web.Application(client_max_size=status.MAX_BODY)
     app[SERVICES] = services
+    app[FIGURES] = figures if figures is not None else Memo()
+    app.on_cleanup.append(_close_figures)
     app.on_response_prepare.append(_security_headers)
     if not read_only:
         status.add_routes(app)
@@ -60,9 +70,11 @@ class AgencyWebServer:
         self._read_only = read_only
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        # The pages' computed figures, for this process (PUBLIC_FIGURES_CACHE_SECONDS).
+        self.figures = Memo()
 
     def application(self) -> web.Application:
-        return application(self._services, read_only=self._read_only)
+        return application(self._services, read_only=self._read_only, figures=self.figures)
 
     async def start(self) -> None:
         settings = self._services.settings

@@ -2,8 +2,9 @@
 Reporting Mechanism's assessment (as imported, labelled as the IRM's), and apart from it the
 citizens' evidence: reports by month and status, the public reports a page at a time, the
 agency's latest public answers, and the agency's responsiveness on this commitment
-(bot/reports/responsiveness.py, with its minimum sample). A link and a QR code open the bot on
-the commitment (GET /commitments/{code}/qr.svg)."""
+(bot/reports/responsiveness.py, with its minimum sample; computed at most once per
+PUBLIC_FIGURES_CACHE_SECONDS, common.figures, while the reports and answers are read on every
+request). A link and a QR code open the bot on the commitment (GET /commitments/{code}/qr.svg)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.channels.web.keys import SERVICES
 from bot.channels.web.pages.common import (
     PAGE_SIZE,
     BadQuery,
+    figures,
     full_title,
     only,
     page_number,
@@ -111,8 +113,11 @@ async def scorecard(request: web.Request) -> web.Response:
         )
     if total and page > -(-total // PAGE_SIZE):
         raise BadQuery(_("There is no page {page}.").format(page=page))
-    figures = await responsiveness.of_commitment(
-        services.db, commitment.id, settings.public_min_sample
+    minimum = settings.public_min_sample
+    agency_figures = await figures(
+        request,
+        ("commitment", commitment.id, minimum),
+        lambda: responsiveness.of_commitment(services.db, commitment.id, minimum),
     )
     audience = public.Audience.public(settings.public_location_grid_m)
     irm_rows, irm_url = _irm(commitment.irm)
@@ -144,8 +149,8 @@ async def scorecard(request: web.Request) -> web.Response:
             for r in reports
         ],
         "answers": answers,
-        "figures": figures,
-        "minimum": settings.public_min_sample,
+        "figures": agency_figures,
+        "minimum": minimum,
         "pagination": pagination(request, page, total),
         "deep_link": link,
         "closed_statuses": PUBLIC_CLOSED,

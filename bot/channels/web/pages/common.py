@@ -11,10 +11,10 @@ translate into the locale set around the rendering (bot/i18n/translate.py), and 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.catalog.commitments import localized
 from bot.channels.web.formats import plain_label, request_locale
-from bot.channels.web.keys import SERVICES
+from bot.channels.web.keys import FIGURES, SERVICES
 from bot.digests.text import duration
 from bot.i18n.formatting import format_date, format_datetime, format_number
 from bot.i18n.languages import language_choices
@@ -45,6 +45,9 @@ PAGE_CSP = (
 )
 # Paths that are not pages: they answer in their own formats (JSON, XML, files).
 NOT_PAGES = ("/open311/", "/data/", "/agency/", "/static/", "/media/")
+
+
+T = TypeVar("T")
 
 
 class BadQuery(ValueError):
@@ -79,6 +82,13 @@ def setup(app: web.Application) -> None:
         percent=percent,
     )
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
+
+
+async def figures(request: web.Request, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    """Computed figures (aggregates only, never a report), reused for
+    PUBLIC_FIGURES_CACHE_SECONDS by this process (bot/core/memo.py)."""
+    ttl = request.app[SERVICES].settings.public_figures_cache_seconds
+    return await request.app[FIGURES].get(key, ttl, compute)
 
 
 def kind_label(kind: str) -> str:
