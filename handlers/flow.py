@@ -12,6 +12,7 @@ from html import escape
 from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.error import TelegramError
 
+from bot.app.inbox import handling_again
 from bot.catalog import commitments as catalog
 from bot.channels.buttons import DraftButton, int_argument, parse_consent, parse_draft_button
 from bot.core.services import BotContext, Services
@@ -57,7 +58,10 @@ async def _current_or_explain(update: Update, context: BotContext) -> DraftView 
 
 
 async def _hint(context: BotContext, chat_id: int, view: DraftView) -> None:
-    await context.bot.send_message(chat_id, step_hint(view.step))
+    # Run again after its worker died, a message may meet the step it already answered: then
+    # the question it led to is all the citizen needs.
+    if not handling_again.get():
+        await context.bot.send_message(chat_id, step_hint(view.step))
     await send_prompt(context, chat_id, view)
 
 

@@ -168,7 +168,8 @@ async def explain_draft_error(
             # only needs the question it led to (which may never have reached them).
             await send_prompt(context, chat_id, view)
         case drafting.WrongStep(view=view) | drafting.Incomplete(view=view):
-            await send(chat_id, step_hint(view.step))
+            if not handling_again.get():  # a second run: the step it answered is done already
+                await send(chat_id, step_hint(view.step))
             await send_prompt(context, chat_id, view)
         case drafting.TextTooShort():
             await send(

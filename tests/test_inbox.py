@@ -410,3 +410,42 @@ async def test_a_confirmation_handled_again_after_a_kill_sends_the_receipt(
     async with harness.db.read() as session:
         references = (await session.scalars(select(Report.reference))).all()
     assert len(references) == 1 and references[0] in text_of(receipt)
+
+
+@pytest.mark.both_databases
+async def test_a_description_handled_again_after_a_kill_just_asks_the_next_question(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The worker dies after the description was stored and while "Where is it?" was on its
+    way. The next worker runs the text again, at the location step by then: the citizen gets
+    the location question, not a hint that they typed at the wrong moment."""
+    await harness.stop_worker(harness.runner)
+    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
+    citizen = harness.user("en")
+    try:
+        await citizen.send_command("start", "c_KAD-RD-017")
+        await citizen.press_button(
+            "✅ I agree", message=await expect(citizen, "privacy", timeout=30)
+        )
+        kinds = await expect(citizen, "What kind of feedback", timeout=30)
+        await citizen.press_button("⚠️ A problem", message=kinds)
+        await expect(citizen, "Describe what you see", timeout=30)
+        harness.emulator.faults.set(
+            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
+        )
+        await citizen.send_text("The road surface is broken near the junction.")
+        await harness.emulator.wait_for_call(
+            method="sendMessage", predicate=lambda c: "Where is it" in str(c.params.get("text"))
+        )
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    harness.emulator.faults.clear()
+    await harness.start_worker(inbox_lease_seconds=2)
+    await expect(citizen, "Where is it?", timeout=15)
+    await harness.inbox_settled()
+    replies = texts(citizen)
+    assert not any(t.startswith("Now:") for t in replies), replies
