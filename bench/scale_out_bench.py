@@ -969,11 +969,15 @@ def main() -> None:
     parser.add_argument("--step-timeout", type=float, default=240.0)
     parser.add_argument("--card-wait", type=float, default=30.0)
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--label", default="", help="appended to the results' key, e.g. before_shared_pacing"
+    )
     args = parser.parse_args()
     results = {"commit": commit(), **asyncio.run(bench(args))}
-    merge_results(RESULTS_FILE, f"{args.citizens}_citizens", results)
+    key = f"{args.citizens}_citizens" + (f"_{args.label}" if args.label else "")
+    merge_results(RESULTS_FILE, key, results)
     print_table(results["runs"])
-    print(f"results merged into {RESULTS_FILE} under {args.citizens}_citizens")
+    print(f"results merged into {RESULTS_FILE} under {key}")
 
 
 if __name__ == "__main__":
