@@ -60,6 +60,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -457,16 +458,42 @@ class DeliveryFailures:
         emulator_webhook._post = self._original  # type: ignore[assignment]
 
 
-async def sample_connections(db: Database, peak: list[int]) -> None:
-    """The most connections open to the run's database, sampled every half second."""
-    while True:
-        with suppress(Exception):
-            async with db.read() as session:
-                count = await session.scalar(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-                )
-            peak[0] = max(peak[0], int(count or 0))
-        await asyncio.sleep(0.5)
+class DatabaseSamples:
+    """Sampled every half second: connections open to the run's database, and open inbox rows
+    whose lease has run out while a worker still holds them (a worker that died, or one that did
+    not renew in time: then a second worker may handle the update beside it)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.peak_connections = 0
+        self.expired_leases_max = 0
+        self.expired_seen_at: list[float] = []  # seconds since `started`, one per second
+
+    async def watch(self, started: float) -> None:
+        loop = asyncio.get_running_loop()
+        connections = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        )
+        while True:
+            with suppress(Exception):
+                async with self.db.read() as session:
+                    count = await session.scalar(connections)
+                    expired = await session.scalar(
+                        select(func.count())
+                        .select_from(InboxUpdate)
+                        .where(
+                            InboxUpdate.done_at.is_(None),
+                            InboxUpdate.claimed_by.is_not(None),
+                            InboxUpdate.lease_until < datetime.now(UTC),
+                        )
+                    )
+                self.peak_connections = max(self.peak_connections, int(count or 0))
+                if expired:
+                    self.expired_leases_max = max(self.expired_leases_max, int(expired))
+                    second = float(int(loop.time() - started))
+                    if second not in self.expired_seen_at:
+                        self.expired_seen_at.append(second)
+            await asyncio.sleep(0.5)
 
 
 class LoopLag:
@@ -619,6 +646,9 @@ async def database_figures(db: Database, citizens: list[CitizenRun]) -> dict[str
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
         )
         inbox_rows = await session.scalar(select(func.count()).select_from(InboxUpdate))
+        taken_again = await session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.attempts > 1)
+        )
     reports: dict[int, list[tuple[str, int]]] = {}
     for user_id, reference, photos in rows:
         reports.setdefault(int(user_id), []).append((reference, int(photos)))
@@ -639,6 +669,7 @@ async def database_figures(db: Database, citizens: list[CitizenRun]) -> dict[str
         "reports_in_database": len(rows),
         "inbox_rows": int(inbox_rows or 0),
         "inbox_open_at_end": int(inbox_open or 0),
+        "inbox_updates_taken_more_than_once": int(taken_again or 0),
     }
 
 
@@ -773,9 +804,7 @@ async def run(config: RunConfig, args: argparse.Namespace, haproxy: str | None) 
                 haproxy=haproxy if config.mode == "webhook" else None,
             )
         )
-        peak_connections = [0]
-        sampler = asyncio.create_task(sample_connections(db, peak_connections))
-        stack.callback(sampler.cancel)
+        samples = DatabaseSamples(db)
         lag = LoopLag()
         watcher = asyncio.create_task(lag.watch())
         stack.callback(watcher.cancel)
@@ -806,6 +835,8 @@ async def run(config: RunConfig, args: argparse.Namespace, haproxy: str | None) 
 
         calls_before = len(emulator.calls)
         started = loop.time()
+        sampler = asyncio.create_task(samples.watch(started))
+        stack.callback(sampler.cancel)
         killing = asyncio.create_task(killer()) if config.kill else None
         await asyncio.gather(*(drive(c, progress, args.step_timeout) for c in citizens))
         citizens_done = loop.time()
@@ -865,7 +896,9 @@ async def run(config: RunConfig, args: argparse.Namespace, haproxy: str | None) 
         "webhook_failures": dict(failures.errors),
         "updates_never_delivered": pending,
         "seconds_until_quiet": round(ended - started, 1),
-        "peak_database_connections": peak_connections[0],
+        "peak_database_connections": samples.peak_connections,
+        "expired_leases_max": samples.expired_leases_max,
+        "expired_leases_seen_at_s": samples.expired_seen_at[:20],
         "bench_loop_lag_max_ms": round(lag.worst * 1000),
         "bench_loop_stalls_over_200ms": lag.stalls,
         **figures_logs,
@@ -896,6 +929,8 @@ TABLE = (
     ("elapsed s (last report)", "elapsed_seconds"),
     ("reports/s", "reports_per_second"),
     ("step p50 / p99 ms", None),
+    ("updates taken more than once", "inbox_updates_taken_more_than_once"),
+    ("expired leases seen (max)", "expired_leases_max"),
     ("peak DB connections", "peak_database_connections"),
     ("bench loop: worst lag ms", "bench_loop_lag_max_ms"),
     ("killed worker at s", None),
