@@ -496,6 +496,17 @@ class DatabaseSamples:
             await asyncio.sleep(0.5)
 
 
+def as_ranges(seconds: list[float]) -> list[str]:
+    """[3, 4, 5, 9] as ["3-5", "9"]."""
+    ranges: list[list[int]] = []
+    for second in sorted(int(s) for s in seconds):
+        if ranges and second <= ranges[-1][1] + 1:
+            ranges[-1][1] = second
+        else:
+            ranges.append([second, second])
+    return [f"{a}-{b}" if a != b else str(a) for a, b in ranges]
+
+
 class LoopLag:
     """How late this process's event loop wakes up: the emulator records each call's time when
     the loop gets to it, so a stall here bunches the recorded times (a gap, then a burst)."""
@@ -898,7 +909,7 @@ async def run(config: RunConfig, args: argparse.Namespace, haproxy: str | None) 
         "seconds_until_quiet": round(ended - started, 1),
         "peak_database_connections": samples.peak_connections,
         "expired_leases_max": samples.expired_leases_max,
-        "expired_leases_seen_at_s": samples.expired_seen_at[:20],
+        "expired_leases_seen_at_s": as_ranges(samples.expired_seen_at),
         "bench_loop_lag_max_ms": round(lag.worst * 1000),
         "bench_loop_stalls_over_200ms": lag.stalls,
         **figures_logs,
