@@ -657,8 +657,12 @@ async def database_figures(db: Database, citizens: list[CitizenRun]) -> dict[str
             select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None))
         )
         inbox_rows = await session.scalar(select(func.count()).select_from(InboxUpdate))
-        taken_again = await session.scalar(
-            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.attempts > 1)
+        attempts = dict(
+            (
+                await session.execute(
+                    select(InboxUpdate.attempts, func.count()).group_by(InboxUpdate.attempts)
+                )
+            ).all()
         )
     reports: dict[int, list[tuple[str, int]]] = {}
     for user_id, reference, photos in rows:
@@ -680,7 +684,8 @@ async def database_figures(db: Database, citizens: list[CitizenRun]) -> dict[str
         "reports_in_database": len(rows),
         "inbox_rows": int(inbox_rows or 0),
         "inbox_open_at_end": int(inbox_open or 0),
-        "inbox_updates_taken_more_than_once": int(taken_again or 0),
+        "inbox_updates_taken_more_than_once": sum(n for a, n in attempts.items() if a > 1),
+        "inbox_updates_by_times_taken": {str(a): n for a, n in sorted(attempts.items())},
     }
 
 
