@@ -6,6 +6,7 @@ drain cut off is handed back at once."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.app.runner import BotRunner
-from emulator import SimulatedUser
+from emulator import BotMessage, SimulatedUser
 from storage.db import Database
 from storage.models import InboxUpdate, Report
 from storage.queries import inbox as queries
@@ -338,6 +339,42 @@ async def test_an_update_the_database_cannot_take_is_not_confirmed_until_it_can(
     assert not any(r.exc_info for r in caplog.records if r.name.startswith("bot."))
 
 
+async def at_kinds(citizen: SimulatedUser) -> BotMessage:
+    """From the signboard's deep link to the question of the report's kind."""
+    await citizen.send_command("start", "c_KAD-RD-017")
+    await citizen.press_button("✅ I agree", message=await expect(citizen, "privacy", timeout=30))
+    return await expect(citizen, "What kind of feedback", timeout=30)
+
+
+async def killed_while_replying(
+    harness: Harness,
+    tmp_path: Path,
+    citizen: SimulatedUser,
+    reach: Callable[[], Awaitable[Any]],
+    step: Callable[[], Awaitable[Any]],
+    reply: str,
+) -> None:
+    """A real run_bot.py takes the citizen through `reach`, then handles `step` and dies while
+    the reply containing `reply` is on its way (Telegram is slow to answer it); the next worker
+    starts on the same database."""
+    await harness.stop_worker(harness.runner)
+    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
+    try:
+        await reach()
+        harness.emulator.faults.set(
+            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
+        )
+        await step()
+        await harness.emulator.wait_for_call(
+            method="sendMessage", predicate=lambda c: reply in str(c.params.get("text"))
+        )
+    finally:
+        process.kill()
+        await process.wait()
+    harness.emulator.faults.clear()
+    await harness.start_worker(inbox_lease_seconds=2)
+
+
 @pytest.mark.both_databases
 async def test_a_press_handled_again_after_a_kill_just_asks_the_next_question(
     harness: Harness, tmp_path: Path
@@ -345,30 +382,16 @@ async def test_a_press_handled_again_after_a_kill_just_asks_the_next_question(
     """The worker dies after the press moved the draft on and before its next question reached
     the citizen. The next worker runs the press again: the button is stale by then, and the
     citizen gets the question it led to, without being told their button is out of date."""
-    await harness.stop_worker(harness.runner)
-    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
     citizen = harness.user("en")
-    try:
-        await citizen.send_command("start", "c_KAD-RD-017")
-        notice = await expect(citizen, "privacy", timeout=30)
-        await citizen.press_button("✅ I agree", message=notice)
-        kinds = await expect(citizen, "What kind of feedback", timeout=30)
-        # The question after the next press never comes back: the worker dies waiting for it.
-        harness.emulator.faults.set(
-            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
-        )
-        await citizen.press_button("⚠️ A problem", message=kinds)
-        await harness.emulator.wait_for_call(
-            method="sendMessage", predicate=lambda c: "Describe" in str(c.params.get("text"))
-        )
-        process.kill()
-        await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    harness.emulator.faults.clear()
-    await harness.start_worker(inbox_lease_seconds=2)
+    kinds: list[BotMessage] = []
+
+    async def reach() -> None:
+        kinds.append(await at_kinds(citizen))
+
+    async def press() -> None:
+        await citizen.press_button("⚠️ A problem", message=kinds[0])
+
+    await killed_while_replying(harness, tmp_path, citizen, reach, press, "Describe")
     await expect(citizen, "Describe what you see", timeout=15)
     await harness.inbox_settled()
     replies = texts(citizen)
@@ -383,27 +406,14 @@ async def test_a_confirmation_handled_again_after_a_kill_sends_the_receipt(
     """The worker dies after the report was stored and before the receipt reached the citizen:
     the next worker's run of the press finds the report sent, and gives the receipt with its
     reference (not "already sent"); there is still one report."""
-    await harness.stop_worker(harness.runner)
-    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
     citizen = harness.user("en")
-    try:
-        await report_until_summary(citizen)
-        summary = citizen.messages[-1]
-        harness.emulator.faults.set(
-            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
-        )
-        await citizen.press_button("✅ Send report", message=summary)
-        await harness.emulator.wait_for_call(
-            method="sendMessage", predicate=lambda c: "received" in str(c.params.get("text"))
-        )
-        process.kill()
-        await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    harness.emulator.faults.clear()
-    await harness.start_worker(inbox_lease_seconds=2)
+
+    async def send() -> None:
+        await citizen.press_button("✅ Send report", message=citizen.messages[-1])
+
+    await killed_while_replying(
+        harness, tmp_path, citizen, lambda: report_until_summary(citizen), send, "received"
+    )
     receipt = await expect(citizen, "Your report was received", "Reference:", timeout=15)
     await harness.inbox_settled()
     assert not any("already sent" in t for t in texts(citizen))
@@ -419,32 +429,16 @@ async def test_a_description_handled_again_after_a_kill_just_asks_the_next_quest
     """The worker dies after the description was stored and while "Where is it?" was on its
     way. The next worker runs the text again, at the location step by then: the citizen gets
     the location question, not a hint that they typed at the wrong moment."""
-    await harness.stop_worker(harness.runner)
-    process = await start_bot(harness, tmp_path, output=False, INBOX_LEASE_SECONDS="2")
     citizen = harness.user("en")
-    try:
-        await citizen.send_command("start", "c_KAD-RD-017")
-        await citizen.press_button(
-            "✅ I agree", message=await expect(citizen, "privacy", timeout=30)
-        )
-        kinds = await expect(citizen, "What kind of feedback", timeout=30)
-        await citizen.press_button("⚠️ A problem", message=kinds)
+
+    async def reach() -> None:
+        await citizen.press_button("⚠️ A problem", message=await at_kinds(citizen))
         await expect(citizen, "Describe what you see", timeout=30)
-        harness.emulator.faults.set(
-            rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=30, limit=1
-        )
+
+    async def describe() -> None:
         await citizen.send_text("The road surface is broken near the junction.")
-        await harness.emulator.wait_for_call(
-            method="sendMessage", predicate=lambda c: "Where is it" in str(c.params.get("text"))
-        )
-        process.kill()
-        await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    harness.emulator.faults.clear()
-    await harness.start_worker(inbox_lease_seconds=2)
+
+    await killed_while_replying(harness, tmp_path, citizen, reach, describe, "Where is it")
     await expect(citizen, "Where is it?", timeout=15)
     await harness.inbox_settled()
     replies = texts(citizen)
