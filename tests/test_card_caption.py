@@ -11,11 +11,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from emulator import BotMessage, SimulatedGroup
+from emulator import BotMessage
 from emulator.htmltext import utf16_len
 from storage.models import ModerationCard, Report, ReportEvent
 from tests import test_moderation
-from tests.support.conversation import expect, has_metadata, jpeg_with_gps, png_image, text_of
+from tests.support.conversation import (
+    expect,
+    has_metadata,
+    jpeg_with_gps,
+    once_it_holds,
+    png_image,
+    text_of,
+)
 from tests.support.harness import Harness
 from tests.test_delivery_faults import deliver_card, start_by_hand
 from tests.test_moderation import STAFF_CHAT, Staff, send_report
@@ -168,18 +175,6 @@ async def test_a_caption_card_with_a_long_history_stays_within_the_limit(
     assert not refused, refused
 
 
-async def card_once_it_holds(
-    group: SimulatedGroup, message_id: int, fragment: str, seconds: float = 15.0
-) -> BotMessage:
-    """The message as it stands in the group, once an edit has put `fragment` in it."""
-    for _ in range(int(seconds / 0.02)):
-        live = next(m for m in group.messages if m.message_id == message_id)
-        if fragment in text_of(live):
-            return live
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"message {message_id} never held {fragment!r}")
-
-
 async def test_a_redacted_text_on_a_caption_card_is_shortened_to_fit(
     harness: Harness, staff: Staff
 ) -> None:
@@ -195,7 +190,7 @@ async def test_a_redacted_text_on_a_caption_card_is_shortened_to_fit(
     await expect(staff.group, "public text of", "is updated", timeout=15)
     # The card's redraw (the outbox) and the confirmation (a direct reply) may come in either
     # order: read the card as it stands.
-    redrawn = await card_once_it_holds(staff.group, card.message_id, "Public text")
+    redrawn = await once_it_holds(staff.group, "Public text", message_id=card.message_id)
     assert utf16_len(text_of(redrawn)) <= 1024 and "…" in text_of(redrawn)
     assert not [c for c in harness.emulator.calls if c.status == 400]
 

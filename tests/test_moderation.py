@@ -24,6 +24,7 @@ from tests.support.conversation import (
     expect,
     has_metadata,
     jpeg_with_gps,
+    once_it_holds,
     png_image,
     text_of,
 )
@@ -254,7 +255,8 @@ async def test_flags_and_redaction(harness: Harness, staff: Staff) -> None:
     assert "+234" not in text_of(prompt).split("masked:")[1]
     await staff.bala.send_text("Contractor left the site.", chat=staff.group, reply_to=prompt)
     await expect(staff.group, "public text of")
-    updated = await current_card(harness, staff, reference, "redacted by Bala")
+    # The card's redraw (the outbox) and the confirmation (a direct reply) come in either order.
+    updated = await once_it_holds(staff.group, "redacted by Bala", message_id=card.message_id)
     assert "Public text" in text_of(updated)
     report = await report_row(harness, reference)
     assert report.public_text == "Contractor left the site."
@@ -276,7 +278,9 @@ async def test_ask_the_citizen_and_get_the_answer(harness: Harness, staff: Staff
     assert "north or the south" in text_of(question) and "Ada" not in text_of(question)
     await citizen.send_text("The south one, near the school.", reply_to=question)
     await expect(citizen, "your answer was added to report")
-    updated = await current_card(harness, staff, reference, "The south one, near the school.")
+    updated = await once_it_holds(
+        staff.group, "The south one, near the school.", message_id=card.message_id
+    )
     assert "Which bridge" in text_of(updated)
     async with harness.db.read() as session:
         row = await session.scalar(select(ReportQuestion))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 
 from PIL import Image
 
-from emulator import BotMessage, SimulatedUser
+from emulator import BotMessage, SimulatedGroup, SimulatedUser
 
 REFERENCE = re.compile(r"CW-[2-9A-HJ-NP-Z]{6}")
 
@@ -28,6 +29,24 @@ async def expect(user: SimulatedUser, *fragments: str, timeout: float = 10.0) ->
         if all(fragment in text for fragment in fragments):
             return message
         seen.append(text)
+
+
+async def once_it_holds(
+    chat: SimulatedUser | SimulatedGroup,
+    *fragments: str,
+    message_id: int | None = None,
+    seconds: float = 15.0,
+) -> BotMessage:
+    """A message as it stands in the chat once it holds every fragment (an edit that
+    comes from the outbox may arrive before or after a direct reply; this reads either way)."""
+    for _ in range(int(seconds / 0.02)):
+        for live in chat.messages:
+            if message_id is not None and live.message_id != message_id:
+                continue
+            if all(fragment in text_of(live) for fragment in fragments):
+                return live
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no message in {chat!r} ever held {fragments!r}")
 
 
 def reference_in(message: BotMessage) -> str:
