@@ -7,6 +7,10 @@ Two kinds of unit of work:
   (BEGIN IMMEDIATE). With a deferred BEGIN, a read-then-write transaction under many concurrent
   writers fails with "database is locked" when it tries to upgrade its lock; taking the lock first
   makes writers queue on the busy timeout instead.
+- `db.bookkeeping()`: a transaction for the worker's own bookkeeping (the durable inbox, leases,
+  /healthz). On PostgreSQL it has a small pool of its own, so that handlers holding every
+  connection of the main pool never stop a worker from confirming updates, renewing its leases
+  (which another worker would take over) or answering its health check.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 DATABASE_URL_ENV = "DATABASE_URL"
+# PostgreSQL: the main pool keeps this many connections and opens up to twice as many more
+# under load; the bookkeeping pool has BOOKKEEPING_CONNECTIONS. A worker opens at most
+# 3 x DATABASE_POOL_SIZE + BOOKKEEPING_CONNECTIONS (README, "Running at scale").
+DEFAULT_POOL_SIZE = 10
+BOOKKEEPING_CONNECTIONS = 3
 
 
 def default_database_url() -> str:
@@ -131,7 +140,7 @@ class _WriterQueue:
 class Database:
     """The engine plus the two session factories the rest of the bot uses."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -149,6 +158,9 @@ class Database:
         self._sqlite_writer = _WriterQueue() if self.is_sqlite else None
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # Created when first used: most commands (migrations, the admin CLI) never need it.
+        self._bookkeeping_engine: AsyncEngine | None = None
+        self._bookkeeping_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -177,6 +189,28 @@ class Database:
         ):
             yield session
 
+    @asynccontextmanager
+    async def bookkeeping(self, *, writes: bool = True) -> AsyncIterator[AsyncSession]:
+        """A transaction for the inbox, leases and /healthz: on PostgreSQL from a pool of at
+        most BOOKKEEPING_CONNECTIONS of its own; on SQLite (one process, one writer) an urgent
+        write, or a plain read when it `writes` nothing."""
+        if self.is_sqlite:
+            async with self.write(urgent=True) if writes else self.read() as session:
+                yield session
+            return
+        if self._bookkeeping_sessions is None:
+            self._bookkeeping_engine = create_async_engine(
+                self.url,
+                pool_size=BOOKKEEPING_CONNECTIONS,
+                max_overflow=0,
+                pool_pre_ping=True,
+            )
+            self._bookkeeping_sessions = async_sessionmaker(
+                self._bookkeeping_engine, expire_on_commit=False
+            )
+        async with self._bookkeeping_sessions() as session, session.begin():
+            yield session
+
     @property
     def writers_waiting(self) -> int:
         """How many of this process's writers wait for SQLite's write lock (0 on PostgreSQL)."""
@@ -184,3 +218,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._bookkeeping_engine is not None:
+            await self._bookkeeping_engine.dispose()

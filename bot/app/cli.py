@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def _serve(settings: Settings, token: str, register_handlers: HandlerRegistrar) -> None:
     from bot.app.runner import BotRunner
 
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
     runner = BotRunner(Services(settings=settings, db=database), token, register_handlers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from storage.db import DATABASE_URL_ENV, default_database_url, normalize_database_url
+from storage.db import (
+    DATABASE_URL_ENV,
+    DEFAULT_POOL_SIZE,
+    default_database_url,
+    normalize_database_url,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -290,6 +295,14 @@ class Settings:
         normalize_database_url,
         factory=default_database_url,
         shown="sqlite+aiosqlite:///./data/commitment_watch.db",
+    )
+    # PostgreSQL only: a worker opens at most 3 x this + BOOKKEEPING_CONNECTIONS connections
+    # (storage/db.py); all workers together must stay under the server's max_connections.
+    database_pool_size: int = setting(
+        "DATABASE_POOL_SIZE",
+        "PostgreSQL connections a worker keeps (it opens up to 3x this under load)",
+        _parse_count(200, "connections"),
+        default=DEFAULT_POOL_SIZE,
     )
     default_locale: str = setting(
         "DEFAULT_LOCALE", ", ".join(SUPPORTED_LOCALES), _parse_locale, default="en"

@@ -50,7 +50,7 @@ class Harness:
         settings = replace(self.settings, **overrides) if overrides else self.settings
         db = self.db
         if own_engine:
-            db = Database(settings.database_url)
+            db = Database(settings.database_url, pool_size=settings.database_pool_size)
             self._own_databases.append(db)
         services = Services(settings=settings, db=db)
         runner = BotRunner(services, settings.require_token(), register_handlers, poll_timeout=1)
