@@ -24,6 +24,7 @@ from bot.outbox.dispatcher import LEASE
 from bot.outbox.queue import Kind, enqueue
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.queries import inbox as inbox_queries
 from storage.queries import outbox as outbox_queries
 from tests.support.conversation import expect
 from tests.support.harness import Harness
@@ -228,3 +229,40 @@ async def test_draining_is_503_at_once(harness: Harness) -> None:
     assert not stopping.done()
     await stopping
     await expect(citizen, "Let's start your report")  # the press in hand was finished
+
+
+async def test_a_worker_whose_pool_is_taken_still_answers_200_and_confirms_updates(
+    harness: Harness, backend: str
+) -> None:
+    """Handlers holding every connection of the main pool make a busy worker, not a dead one:
+    /healthz and the inbox have connections of their own, so the load balancer keeps the worker
+    and a citizen's message is recorded (confirmed to Telegram) while it waits for a handler."""
+    if backend == "sqlite":
+        pytest.skip("SQLite has no connection pool to run dry")
+    await harness.stop_worker(harness.runner)
+    worker = await harness.start_worker(own_engine=True, database_pool_size=1)  # 3 at most
+    base = base_of(worker.web)
+    citizen = harness.user("en")
+    held = [await worker.services.db.engine.connect() for _ in range(3)]
+    try:
+        for connection in held:
+            await connection.execute(text("SELECT 1"))  # checked out, as a busy handler's
+        started = asyncio.get_running_loop().time()
+        status, body, _headers, _raw = await probe(base)
+        took = asyncio.get_running_loop().time() - started
+        assert (status, body) == (200, HEALTHY)
+        assert took < DB_TIMEOUT_SECONDS
+        await citizen.send_command("start")
+        for _ in range(200):
+            async with harness.db.read() as session:
+                if await inbox_queries.open_count(session) == 1:
+                    break
+            await asyncio.sleep(0.05)
+        async with harness.db.read() as session:
+            assert await inbox_queries.open_count(session) == 1  # recorded, not yet handled
+        assert citizen.messages == []  # the bot has said nothing yet
+    finally:
+        for connection in held:
+            await connection.close()
+    await expect(citizen, "privacy")  # handled once a connection came free
+    await harness.inbox_settled()

@@ -48,7 +48,12 @@ class Health:
                 {"database": None, "outbox_lag_seconds": None, "draining": True}, "draining"
             )
         try:
-            async with asyncio.timeout(self._db_timeout), services.db.read() as session:
+            # The bookkeeping pool: handlers holding every connection of the main pool make a
+            # busy worker, not an unreachable database.
+            async with (
+                asyncio.timeout(self._db_timeout),
+                services.db.bookkeeping(writes=False) as session,
+            ):
                 due = await outbox_queries.next_due_at(session)
         except TimeoutError:
             return self._unreachable(f"no answer in {self._db_timeout:g} s")
