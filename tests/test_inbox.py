@@ -211,6 +211,29 @@ async def test_what_a_drain_cut_off_is_handed_back_and_handled_by_the_next_worke
     assert row.claimed_by == next_worker.inbox.me
 
 
+@pytest.mark.both_databases
+async def test_a_draining_worker_keeps_the_lease_on_what_it_still_finishes(
+    harness: Harness,
+) -> None:
+    """The drain stops the claiming, not the lease renewal: the press still in hand after its
+    2 s lease would otherwise run out is still this worker's, so no other worker handles it a
+    second time while it is being finished."""
+    await harness.stop_worker(harness.runner)
+    runner = await harness.start_worker(drain_seconds=20, inbox_lease_seconds=2)
+    citizen = harness.user("en")
+    await press_in_hand(harness, citizen, slow_seconds=5)
+    press = max(await inbox_rows(harness.db))
+    stopping = await drain_begun(harness, runner)
+    await asyncio.sleep(3)  # past the lease taken before the drain began
+    row = (await inbox_rows(harness.db))[press]
+    assert row.claimed_by == runner.inbox.me and row.done_at is None
+    assert row.lease_until is not None
+    assert row.lease_until > datetime.now(UTC)
+    await stopping
+    await expect(citizen, AGREED, timeout=10)
+    assert (await inbox_row(harness.db, press)).done_at is not None
+
+
 # --- the claim rules, on the database itself ---------------------------------------------------
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

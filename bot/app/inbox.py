@@ -84,7 +84,7 @@ class Inbox:
         self._handed: set[int] = set()  # update ids handed to the application, not yet finished
         self._again: set[int] = set()  # of those, the ones a worker took before
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     # --- the update queue's side -------------------------------------------------------------
 
@@ -97,7 +97,7 @@ class Inbox:
         ).hexdigest()
 
         async def write() -> bool:
-            async with self.services.db.write(urgent=True) as session:
+            async with self.services.db.bookkeeping() as session:
                 return await queries.record(
                     session,
                     update_id=update.update_id,
@@ -124,7 +124,7 @@ class Inbox:
 
         async def write() -> list[Update]:
             now = wall_clock()
-            async with self.services.db.write() as session:
+            async with self.services.db.bookkeeping() as session:
                 sender = await queries.finish(session, update_id, now)
                 if sender is None or self.services.draining:
                     return []
@@ -151,21 +151,28 @@ class Inbox:
     def start(self, bot: Bot, hand_over: Callable[[Update], None]) -> None:
         self.bot = bot
         self._hand_over = hand_over
-        self._task = asyncio.create_task(self._run(), name="inbox")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="inbox"),
+            asyncio.create_task(self._keep_leases(), name="inbox leases"),
+        ]
 
     async def stop_claiming(self) -> None:
-        """The drain begins: take nothing more from the inbox."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """The drain begins: take nothing more from the inbox. (The leases are renewed until
+        hand_back, so that what is still in hand stays this worker's.)"""
+        await self._stop(self._tasks[:1])
+
+    async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = [task for task in self._tasks if task not in tasks]
 
     async def hand_back(self) -> None:
         """The drain is over: hand back whatever this worker holds and did not finish (cut off,
         or never started), so that the next worker need not wait for the lease to run out."""
-        await self.stop_claiming()
+        await self._stop(self._tasks)
         try:
-            async with self.services.db.write() as session:
+            async with self.services.db.bookkeeping() as session:
                 released = await queries.release(session, self.me)
         except (SQLAlchemyError, OSError) as error:
             log.warning("could not hand back this worker's updates: %s", type(error).__name__)
@@ -175,7 +182,6 @@ class Inbox:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        renew_at = loop.time() + self.lease.total_seconds() / 3
         purge_at = loop.time()
         failing = False  # warned once per outage, not twice a second
         while True:
@@ -188,9 +194,6 @@ class Inbox:
             self._wake.clear()
             try:
                 await self._claim()
-                if loop.time() >= renew_at:
-                    await self._renew()
-                    renew_at = loop.time() + self.lease.total_seconds() / 3
                 if loop.time() >= purge_at:
                     await self._purge()
                     purge_at = loop.time() + PURGE_EVERY_SECONDS
@@ -207,11 +210,11 @@ class Inbox:
     async def _claim(self) -> None:
         now = wall_clock()
         # A read first: most rounds find nothing, and need not queue for SQLite's write lock.
-        async with self.services.db.read() as session:
+        async with self.services.db.bookkeeping(writes=False) as session:
             ids = await queries.ready(session, me=self.me, now=now, limit=CLAIM_BATCH)
         if not ids:
             return
-        async with self.services.db.write() as session:
+        async with self.services.db.bookkeeping() as session:
             rows = await queries.claim(
                 session, ids, me=self.me, now=now, lease_until=now + self.lease
             )
@@ -219,11 +222,22 @@ class Inbox:
         for update in updates:
             self._give(update)
 
-    async def _renew(self) -> None:
-        if not self._handed:
-            return  # nothing held: no write
-        async with self.services.db.write() as session:
-            await queries.renew(session, self.me, wall_clock() + self.lease)
+    async def _keep_leases(self) -> None:
+        """Renew this worker's leases three times per lease, in a task of its own on the
+        bookkeeping pool: however long a claim round or the handlers wait for the database,
+        a live worker's leases do not run out (another worker would then handle its updates
+        a second time)."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            if not self._handed:
+                continue  # nothing held: no write
+            try:
+                async with asyncio.timeout(every), self.services.db.bookkeeping() as session:
+                    await queries.renew(session, self.me, wall_clock() + self.lease)
+            except (SQLAlchemyError, OSError, TimeoutError) as error:
+                # The claim loop warns about an outage; here only what it means for leases.
+                log.warning("inbox: could not renew leases (%s)", type(error).__name__)
 
     async def _purge(self) -> None:
         before = wall_clock() - KEEP_DONE
