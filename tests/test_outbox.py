@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.outbox.dispatcher import LEASE
+from bot.outbox.dispatcher import LEASE, OutboxDispatcher
 from storage.models import ModerationCard, OutboxMessage, Report
 from tests.support.clock import Clock
 from tests.support.conversation import expect, reference_in
@@ -102,6 +102,39 @@ async def test_two_workers_never_send_the_same_card_twice(harness: Harness) -> N
     assert len(cards) == 20
     rows = await outbox_rows(harness, "moderation_card")
     assert len(rows) == 20 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+
+
+@pytest.mark.both_databases
+async def test_a_line_slower_than_its_lease_keeps_it(harness: Harness) -> None:
+    """Six cards for one staff group, each taking Telegram a second to answer, in the hands of
+    a dispatcher whose lease is 1.5 s (a line waiting for the group's 19 a minute outlasts the
+    real 120 s lease the same way). The lease is renewed while the line waits: a second
+    worker's dispatcher, looking all the while, takes none of them; each card arrives once."""
+    group = harness.emulator.add_group(STAFF_CHAT, "staff", admins=[harness.user("en")])
+    other = await harness.start_worker(own_engine=True)
+    for worker in (harness.runner, other):
+        await worker.dispatcher.stop()  # driven by hand below
+    references = [await send_plain_report(harness.user("en")) for _ in range(6)]
+    await harness.inbox_settled()
+    lease = timedelta(seconds=1.5)
+    slow = OutboxDispatcher(harness.services, harness.runner.dispatcher.senders, lease=lease)
+    watcher = OutboxDispatcher(other.services, other.dispatcher.senders, lease=lease)
+    harness.emulator.faults.set(rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=1)
+    line = asyncio.create_task(slow.drain_once())
+    # The slow dispatcher holds the line before the other looks (a database state, no event).
+    while not any(r.locked_until for r in await outbox_rows(harness, "moderation_card")):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    taken_by_the_other = 0
+    while not line.done():
+        taken_by_the_other += await watcher.drain_once()
+        await asyncio.sleep(0.1)
+    harness.emulator.faults.clear()
+    assert await line == 6
+    assert taken_by_the_other == 0
+    cards = [m for m in group.messages if "waiting for review" in (m.text or "")]
+    assert sorted(r for m in cards for r in references if r in (m.text or "")) == sorted(references)
+    rows = await outbox_rows(harness, "moderation_card")
+    assert len(rows) == 6 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
 
 
 async def test_restart_in_the_middle_of_a_delivery_loses_and_repeats_nothing(

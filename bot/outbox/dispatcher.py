@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -128,14 +129,20 @@ class OutboxDispatcher:
         *,
         batch_size: int = 20,
         idle_seconds: float = 1.0,
+        lease: timedelta = LEASE,
     ) -> None:
         self._services = services
+        self._lease = lease
         self._senders = dict(senders)
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
         self._wake = services.outbox_bell
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    @property
+    def senders(self) -> Mapping[str, Sender]:
+        return self._senders
 
     def wake(self) -> None:
         """Something was queued: look now instead of at the next idle tick."""
@@ -185,7 +192,7 @@ class OutboxDispatcher:
         """Claim and deliver one batch; returns how many messages were attempted."""
         now = self._services.clock()
         async with self._services.db.write() as session:
-            rows = await queries.claim_due(session, now, now + LEASE, self._batch_size)
+            rows = await queries.claim_due(session, now, now + self._lease, self._batch_size)
             batch = [
                 Outgoing(
                     r.id,
@@ -209,16 +216,41 @@ class OutboxDispatcher:
         lines: dict[int | None, list[Outgoing]] = {}
         for message in batch:
             lines.setdefault(message.chat_id, []).append(message)
-        await asyncio.gather(*(self._deliver_in_order(line) for line in lines.values()))
+        in_hand = {message.id for message in batch}
+        keeper = asyncio.create_task(self._keep_leases(in_hand), name="outbox leases")
+        try:
+            await asyncio.gather(
+                *(self._deliver_in_order(line, in_hand) for line in lines.values())
+            )
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         return len(batch)
 
-    async def _deliver_in_order(self, line: list[Outgoing]) -> None:
+    async def _deliver_in_order(self, line: list[Outgoing], in_hand: set[int]) -> None:
         for position, message in enumerate(line):
             if self._stopping:
                 # Hand the rest back at once instead of waiting for their leases to run out.
                 await self._release(line[position:])
                 return
             await self._deliver(message)
+            in_hand.discard(message.id)
+
+    async def _keep_leases(self, in_hand: set[int]) -> None:
+        """Renew the leases of the batch's messages not yet sent, three times per lease. A
+        line can wait long for its chat's pace (a staff group takes 19 messages a minute,
+        shared by every worker): a lease that ran out meanwhile would let another dispatcher
+        send the same card."""
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self._services.db.bookkeeping() as session:
+                    await queries.extend_leases(
+                        session, sorted(in_hand), self._services.clock() + self._lease
+                    )
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("outbox: could not renew leases (%s)", type(error).__name__)
 
     async def _release(self, messages: list[Outgoing]) -> None:
         async with self._services.db.write() as session:

@@ -67,6 +67,24 @@ async def claim_due(
     return rows
 
 
+async def extend_leases(
+    session: AsyncSession, message_ids: Sequence[int], lease_until: datetime
+) -> None:
+    """Extend the leases of messages still in a dispatcher's hands (pending and locked: a
+    message retried or released has no lease to extend)."""
+    if not message_ids:
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.locked_until.is_not(None),
+        )
+        .values(locked_until=lease_until)
+    )
+
+
 async def release(session: AsyncSession, message_id: int) -> None:
     """Give a claimed message back untouched (the dispatcher is stopping)."""
     await session.execute(
