@@ -35,8 +35,10 @@ from sqlalchemy.ext.asyncio import (
 DATABASE_URL_ENV = "DATABASE_URL"
 # PostgreSQL: the main pool keeps this many connections and opens up to twice as many more
 # under load; the bookkeeping pool has BOOKKEEPING_CONNECTIONS. A worker opens at most
-# 3 x DATABASE_POOL_SIZE + BOOKKEEPING_CONNECTIONS (README, "Running at scale").
-DEFAULT_POOL_SIZE = 10
+# 3 x DATABASE_POOL_SIZE + BOOKKEEPING_CONNECTIONS (README, "Running at scale"): 27 by
+# default, so that three workers and an admin command fit PostgreSQL's default max_connections
+# (100, 3 of them reserved).
+DEFAULT_POOL_SIZE = 8
 BOOKKEEPING_CONNECTIONS = 3
 
 
