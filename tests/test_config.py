@@ -143,6 +143,7 @@ BAD_VALUES = {
     "HEALTH_MAX_OUTBOX_LAG_SECONDS": "0",
     "DRAIN_SECONDS": "twenty",
     "INBOX_LEASE_SECONDS": "0",
+    "DATABASE_POOL_SIZE": "0",
     "PUBLIC_BASE_URL": "watch.example.org",
     "SMTP_PORT": "smtp",
     "SMTP_STARTTLS": "maybe",

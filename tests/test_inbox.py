@@ -190,16 +190,28 @@ async def test_one_citizens_updates_keep_their_order_across_two_workers(
     assert rows[9_100_003].claimed_by == second.inbox.me
 
 
+async def draining_with_a_press(
+    harness: Harness, *, drain_seconds: int, lease_seconds: int, slow_seconds: float
+) -> tuple[BotRunner, SimulatedUser, int, asyncio.Task[None]]:
+    """A fresh worker begins its drain while a citizen's press (its answer `slow_seconds` slow)
+    is in hand: the worker, the citizen, the press's update_id and the stopping task."""
+    await harness.stop_worker(harness.runner)
+    runner = await harness.start_worker(
+        drain_seconds=drain_seconds, inbox_lease_seconds=lease_seconds
+    )
+    citizen = harness.user("en")
+    await press_in_hand(harness, citizen, slow_seconds=slow_seconds)
+    press = max(await inbox_rows(harness.db))
+    return runner, citizen, press, await drain_begun(harness, runner)
+
+
 @pytest.mark.both_databases
 async def test_what_a_drain_cut_off_is_handed_back_and_handled_by_the_next_worker(
     harness: Harness,
 ) -> None:
-    await harness.stop_worker(harness.runner)
-    runner = await harness.start_worker(drain_seconds=1, inbox_lease_seconds=600)
-    citizen = harness.user("en")
-    await press_in_hand(harness, citizen, slow_seconds=4)
-    press = max(await inbox_rows(harness.db))
-    stopping = await drain_begun(harness, runner)
+    _runner, citizen, press, stopping = await draining_with_a_press(
+        harness, drain_seconds=1, lease_seconds=600, slow_seconds=4
+    )
     await stopping
     row = (await inbox_rows(harness.db))[press]
     # Cut off, and handed back at once: no 600 s lease to wait out.
@@ -218,12 +230,9 @@ async def test_a_draining_worker_keeps_the_lease_on_what_it_still_finishes(
     """The drain stops the claiming, not the lease renewal: the press still in hand after its
     2 s lease would otherwise run out is still this worker's, so no other worker handles it a
     second time while it is being finished."""
-    await harness.stop_worker(harness.runner)
-    runner = await harness.start_worker(drain_seconds=20, inbox_lease_seconds=2)
-    citizen = harness.user("en")
-    await press_in_hand(harness, citizen, slow_seconds=5)
-    press = max(await inbox_rows(harness.db))
-    stopping = await drain_begun(harness, runner)
+    runner, citizen, press, stopping = await draining_with_a_press(
+        harness, drain_seconds=20, lease_seconds=2, slow_seconds=5
+    )
     await asyncio.sleep(3)  # past the lease taken before the drain began
     row = (await inbox_rows(harness.db))[press]
     assert row.claimed_by == runner.inbox.me and row.done_at is None

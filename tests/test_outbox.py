@@ -116,7 +116,7 @@ async def test_a_line_slower_than_its_lease_keeps_it(harness: Harness) -> None:
         await worker.dispatcher.stop()  # driven by hand below
     references = [await send_plain_report(harness.user("en")) for _ in range(6)]
     await harness.inbox_settled()
-    lease = timedelta(seconds=1.5)
+    lease = timedelta(seconds=3)
     slow = OutboxDispatcher(harness.services, harness.runner.dispatcher.senders, lease=lease)
     watcher = OutboxDispatcher(other.services, other.dispatcher.senders, lease=lease)
     harness.emulator.faults.set(rate=1.0, kinds={"slow"}, methods={"sendMessage"}, slow_seconds=1)
